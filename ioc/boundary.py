@@ -1,0 +1,93 @@
+"""The one place where raw MQTT bytes become a validated event or a dead letter.
+
+Nothing past ``decode`` sees raw payloads: the ingester hands it a topic and bytes and gets
+back either an ``Event`` or a ``DeadLetter`` that says, in words an operator can act on,
+which field is wrong and why. Nothing here raises for bad input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import ValidationError
+
+from ioc.models import EVENT_TYPES, Event
+from ioc.topics import TopicError, parse_feed_topic
+
+
+class Reason(StrEnum):
+    """Why a message was dead-lettered; one metric label value each."""
+
+    OVERSIZED = "oversized"
+    UNKNOWN_TOPIC = "unknown_topic"
+    NOT_UTF8 = "not_utf8"
+    NOT_JSON = "not_json"
+    SCHEMA = "schema"
+    TOPIC_MISMATCH = "topic_mismatch"
+    DB_REJECTED = "db_rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    topic: str
+    payload: bytes
+    reason: Reason
+    detail: str
+    received_at: datetime
+
+
+def describe_validation_error(error: ValidationError, limit: int = 5) -> str:
+    """``field 'a.b': message; ...`` for the first ``limit`` errors of a pydantic error."""
+    parts = []
+    for item in error.errors(include_url=False)[:limit]:
+        location = ".".join(str(part) for part in item["loc"])
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown field"
+        parts.append(f"field '{location}': {message}" if location else message)
+    more = error.error_count() - limit
+    if more > 0:
+        parts.append(f"and {more} more error(s)")
+    return "; ".join(parts)
+
+
+def decode(
+    topic: str, payload: bytes, *, received_at: datetime, max_payload_bytes: int
+) -> Event | DeadLetter:
+    """Turn one MQTT message into a validated event, or a dead letter with the reason."""
+
+    def dead(reason: Reason, detail: str) -> DeadLetter:
+        return DeadLetter(topic, payload, reason, detail, received_at)
+
+    if len(payload) > max_payload_bytes:
+        return dead(
+            Reason.OVERSIZED, f"payload is {len(payload)} bytes, the limit is {max_payload_bytes}"
+        )
+    try:
+        where = parse_feed_topic(topic)
+    except TopicError as exc:
+        return dead(Reason.UNKNOWN_TOPIC, str(exc))
+    model = EVENT_TYPES[where.feed]
+    try:
+        event = model.model_validate_json(payload)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        if first["type"] == "json_invalid":
+            try:
+                payload.decode("utf-8")
+            except UnicodeDecodeError as utf8_error:
+                return dead(Reason.NOT_UTF8, f"payload is not UTF-8: {utf8_error}")
+            return dead(Reason.NOT_JSON, f"payload is not JSON: {first['msg']}")
+        if first["type"] == "model_type":
+            return dead(Reason.NOT_JSON, "payload is not a JSON object")
+        return dead(Reason.SCHEMA, describe_validation_error(exc))
+    for name, expected in (("province", where.province), ("district", where.district)):
+        actual = getattr(event, name)
+        if actual != expected:
+            return dead(
+                Reason.TOPIC_MISMATCH,
+                f"field '{name}': payload says {actual!r} but the topic says {expected!r}",
+            )
+    return event

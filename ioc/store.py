@@ -1,0 +1,282 @@
+"""The PostgreSQL/TimescaleDB side of ingestion: one batch, one transaction.
+
+``Store.write`` COPYs each feed's events into a session-local temporary table, inserts them
+into the event table with ``ON CONFLICT DO NOTHING`` (a redelivered event is recognised by its
+``(event_id, occurred_at)`` key and counted as a duplicate), folds them into the current-state
+tables (latest by ``occurred_at``, ties broken by lifecycle order, never by arrival), and
+stores the batch's dead letters, all in one transaction. Only after it returns may the
+messages be acknowledged to the broker.
+
+Errors are classified at this boundary (as Telegraf's postgresql output does):
+
+    StoreError
+    ├── StoreUnavailable   connection lost, server shutting down, out of resources (class 08,
+    │                      53, 57P), serialization failure or deadlock: retry the whole batch
+    └── (data errors)      class 22/23: never retried as they are; ``write`` bisects the batch
+                           and dead-letters the rows PostgreSQL refuses, storing the rest
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import asyncpg
+
+from ioc.boundary import DeadLetter, Reason
+from ioc.models import (
+    EVENT_TYPES,
+    FINAL_DOSSIER_STATUSES,
+    FINAL_INCIDENT_STATUSES,
+    DossierEvent,
+    Event,
+    IncidentEvent,
+)
+from ioc.topics import feed_topic
+
+log = logging.getLogger(__name__)
+
+
+class StoreError(Exception):
+    """Base of the store's errors."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot take the batch now; the same batch should be retried later."""
+
+
+class SchemaMissing(StoreUnavailable):
+    """The tables are not there: run ``ioc db migrate``."""
+
+
+_ENVELOPE_ONLY = ("event_id", "schema_version", "occurred_at", "source")
+
+
+@dataclass(frozen=True)
+class StateTable:
+    """How a feed's events fold into a current-state table."""
+
+    table: str
+    key: str
+    rank_function: str
+    final_statuses: frozenset[str]
+
+    def upsert_sql(self, model: type[Event], source_table: str) -> str:
+        columns = [c for c in model.columns() if c not in _ENVELOPE_ONLY]
+        finals = ", ".join(f"'{s}'" for s in sorted(self.final_statuses))
+        select = ", ".join(columns)
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != self.key)
+        return f"""
+            INSERT INTO {self.table} AS s
+                ({select}, finished_at, last_event_id, last_event_at)
+            SELECT DISTINCT ON ({self.key})
+                {select},
+                CASE WHEN status IN ({finals}) THEN occurred_at END,
+                event_id, occurred_at
+            FROM {source_table}
+            ORDER BY {self.key}, occurred_at DESC, {self.rank_function}(status) DESC
+            ON CONFLICT ({self.key}) DO UPDATE SET
+                {updates},
+                finished_at = EXCLUDED.finished_at,
+                last_event_id = EXCLUDED.last_event_id,
+                last_event_at = EXCLUDED.last_event_at,
+                updated_at = now()
+            WHERE (EXCLUDED.last_event_at, {self.rank_function}(EXCLUDED.status))
+                > (s.last_event_at, {self.rank_function}(s.status))
+        """
+
+
+STATE_TABLES: dict[type[Event], StateTable] = {
+    DossierEvent: StateTable(
+        "dossiers", "dossier_id", "dossier_status_rank",
+        frozenset(s.value for s in FINAL_DOSSIER_STATUSES),
+    ),
+    IncidentEvent: StateTable(
+        "incidents", "report_id", "incident_status_rank",
+        frozenset(s.value for s in FINAL_INCIDENT_STATUSES),
+    ),
+}
+
+DEAD_LETTER_COLUMNS = ("received_at", "topic", "payload", "reason", "detail")
+
+
+def _temp_table(model: type[Event]) -> str:
+    return f"ingest_{model.table}"
+
+
+@dataclass
+class WriteResult:
+    stored: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    rejected: list[DeadLetter] = field(default_factory=list)
+    """Events PostgreSQL refused (data errors), stored as dead letters instead."""
+
+    def add(self, other: WriteResult) -> None:
+        self.stored += other.stored
+        self.duplicates += other.duplicates
+        self.dead_lettered += other.dead_lettered
+        self.rejected += other.rejected
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, (OSError, asyncio.TimeoutError, asyncpg.InterfaceError)):
+        return True
+    if isinstance(exc, asyncpg.PostgresError):
+        state = exc.sqlstate or ""
+        # 08 connection, 53 resources (disk full, out of memory, too many connections),
+        # 57P operator intervention (shutdown, cannot connect now), 40001/40P01 transient.
+        return state[:2] in ("08", "53") or state.startswith("57P") or state in ("40001", "40P01")
+    return False
+
+
+def _is_data_error(exc: BaseException) -> bool:
+    # 22 data exception (NUL in text, out of range), 23 integrity violation: the row is bad,
+    # retrying it can only fail again.
+    return isinstance(exc, asyncpg.PostgresError) and (exc.sqlstate or "")[:2] in ("22", "23")
+
+
+def _clean_text(value: str) -> str:
+    return value.replace("\x00", "\\0")
+
+
+class Store:
+    """Writes batches over one dedicated connection, reconnecting when it is lost."""
+
+    def __init__(self, dsn: str, *, connect_timeout: float = 5.0) -> None:
+        self._dsn = dsn
+        self._connect_timeout = connect_timeout
+        self._conn: asyncpg.Connection | None = None
+        self._insert_sql = {
+            model: (
+                f"INSERT INTO {model.table} ({', '.join(model.columns())}) "
+                f"SELECT {', '.join(model.columns())} FROM {_temp_table(model)} "
+                f"ON CONFLICT DO NOTHING"
+            )
+            for model in EVENT_TYPES.values()
+        }
+        self._upsert_sql = {
+            model: state.upsert_sql(model, _temp_table(model)) for model, state in STATE_TABLES.items()
+        }
+
+    @property
+    def connected(self) -> bool:
+        return self._conn is not None and not self._conn.is_closed()
+
+    async def _connection(self) -> asyncpg.Connection:
+        if self.connected:
+            assert self._conn is not None
+            return self._conn
+        try:
+            conn = await asyncpg.connect(self._dsn, timeout=self._connect_timeout)
+        except Exception as exc:
+            if _retryable(exc) or isinstance(exc, asyncpg.PostgresError):
+                raise StoreUnavailable(f"cannot connect to the database: {exc}") from exc
+            raise
+        try:
+            for model in EVENT_TYPES.values():
+                await conn.execute(
+                    f"CREATE TEMP TABLE IF NOT EXISTS {_temp_table(model)} "
+                    f"(LIKE {model.table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+                )
+        except asyncpg.UndefinedTableError as exc:
+            await conn.close()
+            raise SchemaMissing("the event tables do not exist: run `ioc db migrate`") from exc
+        self._conn = conn
+        return conn
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            try:
+                await asyncio.wait_for(conn.close(), 5)
+            except Exception:
+                conn.terminate()
+
+    async def ping(self) -> bool:
+        try:
+            conn = await self._connection()
+            await conn.fetchval("SELECT 1", timeout=2)
+            return True
+        except Exception:
+            await self.close()
+            return False
+
+    async def write(self, events: Sequence[Event], dead_letters: Sequence[DeadLetter]) -> WriteResult:
+        """Store a batch atomically; bisect around rows PostgreSQL refuses.
+
+        Raises ``StoreUnavailable`` when the batch should be retried as a whole later.
+        """
+        try:
+            return await self._write_once(events, dead_letters)
+        except Exception as exc:
+            if _is_data_error(exc):
+                return await self._isolate(events, dead_letters, exc)
+            if _retryable(exc):
+                await self.close()
+                raise StoreUnavailable(f"database unavailable: {exc}") from exc
+            if isinstance(exc, asyncpg.UndefinedTableError):
+                raise SchemaMissing(f"{exc}: run `ioc db migrate`") from exc
+            raise
+
+    async def _isolate(
+        self, events: Sequence[Event], dead_letters: Sequence[DeadLetter], exc: BaseException
+    ) -> WriteResult:
+        if len(events) <= 1:
+            rejected = [
+                DeadLetter(
+                    topic=_topic_of(event),
+                    payload=event.to_json(),
+                    reason=Reason.DB_REJECTED,
+                    detail=_clean_text(f"database refused the row: {exc}"),
+                    received_at=datetime.now(UTC),
+                )
+                for event in events
+            ]
+            result = await self.write([], [*dead_letters, *rejected])
+            result.rejected += rejected
+            return result
+        middle = len(events) // 2
+        result = await self.write(events[:middle], dead_letters)
+        result.add(await self.write(events[middle:], []))
+        return result
+
+    async def _write_once(
+        self, events: Sequence[Event], dead_letters: Sequence[DeadLetter]
+    ) -> WriteResult:
+        conn = await self._connection()
+        by_model: dict[type[Event], list[tuple]] = defaultdict(list)
+        for event in events:
+            by_model[type(event)].append(event.row())
+        result = WriteResult()
+        async with conn.transaction():
+            for model, rows in by_model.items():
+                await conn.copy_records_to_table(
+                    _temp_table(model), records=rows, columns=model.columns()
+                )
+                status = await conn.execute(self._insert_sql[model])
+                inserted = int(status.rsplit(" ", 1)[-1])
+                result.stored += inserted
+                result.duplicates += len(rows) - inserted
+                if model in self._upsert_sql:
+                    await conn.execute(self._upsert_sql[model])
+            if dead_letters:
+                await conn.copy_records_to_table(
+                    "dead_letters",
+                    records=[
+                        (d.received_at, _clean_text(d.topic), d.payload, d.reason.value,
+                         _clean_text(d.detail))
+                        for d in dead_letters
+                    ],
+                    columns=DEAD_LETTER_COLUMNS,
+                )
+                result.dead_lettered += len(dead_letters)
+        return result
+
+
+def _topic_of(event: Event) -> str:
+    return feed_topic(event.province, event.feed, event.district)
