@@ -128,12 +128,34 @@ async def migrate(dsn: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
                     await conn.execute(statement)
             applied_now.append(f"{migration.version:04d}_{migration.name}")
         await load_reference_data(conn)
+        await set_role_passwords(conn)
     finally:
         try:
             await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
         finally:
             await conn.close()
     return applied_now
+
+
+ROLE_PASSWORD_VARIABLES = {
+    "ioc_ingester": "IOC_DB_INGESTER_PASSWORD",
+    "ioc_alerter": "IOC_DB_ALERTER_PASSWORD",
+    "ioc_grafana": "IOC_DB_GRAFANA_PASSWORD",
+}
+
+
+async def set_role_passwords(conn: asyncpg.Connection) -> list[str]:
+    """Give the service roles the passwords found in the environment (none: unchanged)."""
+    changed = []
+    for role, variable in ROLE_PASSWORD_VARIABLES.items():
+        password = os.environ.get(variable)
+        if password:
+            # ALTER ROLE takes no bind parameters: quote with format(%I, %L) server-side.
+            statement = await conn.fetchval("SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text)",
+                                            role, password)
+            await conn.execute(statement)
+            changed.append(role)
+    return changed
 
 
 async def load_reference_data(conn: asyncpg.Connection) -> None:

@@ -1,0 +1,276 @@
+"""``ioc bench``: the pipeline on local components, measured.
+
+A Mosquitto and a PostgreSQL are started in a temporary directory, the schema migrated, and
+``ioc ingest`` started as its own process (so its RSS and CPU are its own). Simulated events
+are generated first, then published by several processes at QoS 1 (at full speed, or at a
+fixed total rate with ``--rate``). The command prints rows/s stored, end-to-end latency
+(publish to row written, from the publisher's clock and the row's ``ingested_at``), the
+ingester's peak RSS and CPU per event, and lost and duplicated counts against what was
+published. Timing assertions never go in the test suite; figures go in BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing as mp
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import psutil
+
+from ioc.db import migrate
+from ioc.local import LocalMosquitto, LocalPostgres, free_port
+from ioc.models import EVENT_TYPES
+from ioc.settings import Settings
+from ioc.topics import feed_topic
+
+MAX_PER_PUBLISHER = 50_000  # mosquitto_pub-style clients misbehave past the 65535 mid wrap
+
+
+def generate(count: int, seed: int = 1) -> list[tuple[str, bytes, str]]:
+    """``count`` simulated events as (topic, payload, event_id), from a month of history."""
+    from simulators.engine import Simulation
+    from simulators.profiles import PROFILES
+
+    start = datetime.now(UTC) - timedelta(days=30)
+    simulation = Simulation(list(PROFILES.values()), seed=seed, start=start, scale=1.0)
+    out: list[tuple[str, bytes, str]] = []
+    horizon = start
+    while len(out) < count:
+        horizon += timedelta(hours=6)
+        for event in simulation.events_until(horizon):
+            out.append((feed_topic(event.province, event.feed, event.district), event.to_json(),
+                        str(event.event_id)))
+            if len(out) >= count:
+                break
+    return out
+
+
+def _publisher(port: int, items: list[tuple[str, bytes, str]], rate: float | None,
+               ready: mp.Barrier, results: mp.Queue) -> None:
+    """One publishing process (paho, QoS 1, 1000 in flight); reports publish timestamps."""
+    import paho.mqtt.client as paho
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{os.getpid()}")
+    client.max_inflight_messages_set(1000)
+    client.max_queued_messages_set(0)
+    client.connect("127.0.0.1", port, 60)
+    client.loop_start()
+    sent: list[tuple[str, float]] = []
+    infos = []
+    ready.wait()
+    begin = time.perf_counter()
+    for index, (topic, payload, event_id) in enumerate(items):
+        if rate:
+            delay = begin + index / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+        sent.append((event_id, time.time()))
+        infos.append(client.publish(topic, payload, qos=1))
+    for info in infos:
+        info.wait_for_publish(120)
+    client.loop_stop()
+    client.disconnect()
+    results.put(sent)
+
+
+@dataclass
+class Figures:
+    published: int
+    stored: int
+    lost: int
+    duplicated: int
+    publish_seconds: float
+    store_seconds: float
+    latency_p50_ms: float
+    latency_p95_ms: float
+    latency_p99_ms: float
+    peak_rss_mb: float
+    cpu_us_per_event: float
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.stored / self.store_seconds if self.store_seconds else 0.0
+
+
+def _percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
+
+
+class RssWatcher(threading.Thread):
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.process = psutil.Process(pid)
+        self.peak = 0
+        self.running = True
+
+    def run(self) -> None:
+        while self.running:
+            try:
+                rss = sum(p.memory_info().rss for p in [self.process, *self.process.children(True)])
+            except psutil.Error:
+                return
+            self.peak = max(self.peak, rss)
+            time.sleep(0.05)
+
+
+async def _count_stored(dsn: str) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return sum([await conn.fetchval(f"SELECT count(*) FROM {m.table}") for m in EVENT_TYPES.values()])
+    finally:
+        await conn.close()
+
+
+async def _collect(dsn: str, sent: dict[str, float]) -> tuple[int, int, float, list[float]]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        latencies: list[float] = []
+        stored_ids: set[str] = set()
+        rows_total = 0
+        last_write = 0.0
+        for model in EVENT_TYPES.values():
+            rows = await conn.fetch(f"SELECT event_id::text AS id, extract(epoch FROM ingested_at) AS t FROM {model.table}")
+            rows_total += len(rows)
+            for row in rows:
+                stored_ids.add(row["id"])
+                t = float(row["t"])
+                last_write = max(last_write, t)
+                if row["id"] in sent:
+                    latencies.append((t - sent[row["id"]]) * 1000)
+        lost = len(set(sent) - stored_ids)
+        duplicated = rows_total - len(stored_ids)
+        return lost, duplicated, last_write, sorted(latencies)
+    finally:
+        await conn.close()
+
+
+def measure(
+    *, events: int, publishers: int, durable: bool, rate: float | None = None,
+    workdir: Path | None = None, ingest_args: tuple[str, ...] = (), log=print,
+) -> Figures:
+    """Run one measurement on fresh local servers and return the figures."""
+    with tempfile.TemporaryDirectory(prefix="ioc-bench-", dir=workdir) as tmp:
+        root = Path(tmp)
+        log(f"generating {events:,} simulated events …")
+        items = generate(events)
+        publishers = max(publishers, -(-len(items) // MAX_PER_PUBLISHER))
+        with LocalMosquitto(root / "mosquitto") as broker, LocalPostgres(root / "pg" / "data", durable=durable) as pg:
+            asyncio.run(migrate(pg.dsn))
+            metrics_port = free_port()
+            env = dict(os.environ, IOC_MQTT_URL=broker.url, IOC_DATABASE_URL=pg.dsn,
+                       IOC_INGEST_METRICS_PORT=str(metrics_port), IOC_INGEST_CLIENT_ID="bench-ingester",
+                       IOC_LOG_LEVEL="WARNING")
+            ingester = subprocess.Popen([sys.executable, "-m", "ioc.cli", "ingest", *ingest_args], env=env)
+            try:
+                _wait_ready(metrics_port, ingester)
+                watcher = RssWatcher(ingester.pid)
+                watcher.start()
+                cpu_before = _cpu_seconds(ingester.pid)
+                ctx = mp.get_context("spawn")
+                barrier = ctx.Barrier(publishers + 1)
+                results: mp.Queue = ctx.Queue()
+                share = -(-len(items) // publishers)
+                per_rate = rate / publishers if rate else None
+                procs = [ctx.Process(target=_publisher, args=(broker.port, items[i * share:(i + 1) * share], per_rate, barrier, results))
+                         for i in range(publishers)]
+                for proc in procs:
+                    proc.start()
+                barrier.wait()
+                t0 = time.time()
+                log(f"publishing with {publishers} process(es){f' at {rate:,.0f} events/s' if rate else ' at full speed'} …")
+                sent: dict[str, float] = {}
+                for _ in procs:
+                    sent.update(results.get(timeout=600))
+                publish_seconds = time.time() - t0
+                for proc in procs:
+                    proc.join()
+                stored = _wait_stored(pg.dsn, len(items))
+                cpu_used = _cpu_seconds(ingester.pid) - cpu_before
+                watcher.running = False
+                lost, duplicated, last_write, latencies = asyncio.run(_collect(pg.dsn, sent))
+            finally:
+                ingester.terminate()
+                ingester.wait(30)
+        return Figures(
+            published=len(items), stored=stored, lost=lost, duplicated=duplicated,
+            publish_seconds=publish_seconds, store_seconds=max(last_write - t0, 1e-9),
+            latency_p50_ms=_percentile(latencies, 0.50), latency_p95_ms=_percentile(latencies, 0.95),
+            latency_p99_ms=_percentile(latencies, 0.99), peak_rss_mb=watcher.peak / 2**20,
+            cpu_us_per_event=cpu_used / max(stored, 1) * 1e6,
+        )
+
+
+def _cpu_seconds(pid: int) -> float:
+    process = psutil.Process(pid)
+    total = 0.0
+    for p in [process, *process.children(True)]:
+        times = p.cpu_times()
+        total += times.user + times.system
+    return total
+
+
+def _wait_ready(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the ingester exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as response:
+                if response.status == 200:
+                    time.sleep(0.3)  # the subscription follows the connection
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("the ingester did not become ready")
+
+
+def _wait_stored(dsn: str, expected: int, stall: float = 15.0) -> int:
+    last, last_change = -1, time.monotonic()
+    while True:
+        stored = asyncio.run(_count_stored(dsn))
+        if stored >= expected:
+            return stored
+        if stored != last:
+            last, last_change = stored, time.monotonic()
+        elif time.monotonic() - last_change > stall:
+            return stored
+        time.sleep(0.2)
+
+
+def report(figures: Figures, title: str) -> str:
+    return "\n".join([
+        title,
+        f"  published            {figures.published:>10,} events in {figures.publish_seconds:.2f} s "
+        f"({figures.published / max(figures.publish_seconds, 1e-9):,.0f}/s)",
+        f"  stored               {figures.stored:>10,} rows in {figures.store_seconds:.2f} s",
+        f"  sustained            {figures.rows_per_second:>10,.0f} rows/s",
+        f"  latency p50/p95/p99  {figures.latency_p50_ms:>8,.1f} / {figures.latency_p95_ms:,.1f} / "
+        f"{figures.latency_p99_ms:,.1f} ms (publish -> row written)",
+        f"  ingester peak RSS    {figures.peak_rss_mb:>10,.1f} MB",
+        f"  ingester CPU         {figures.cpu_us_per_event:>10,.1f} µs/event",
+        f"  lost                 {figures.lost:>10,}",
+        f"  duplicated           {figures.duplicated:>10,}",
+    ])
+
+
+def run_bench(settings: Settings, *, events: int, publishers: int, durable: bool,
+              rate: float | None = None) -> None:
+    figures = measure(events=events, publishers=publishers, durable=durable, rate=rate,
+                      log=lambda m: print(m, file=sys.stderr))
+    machine = f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB"
+    print(report(figures, f"ioc bench: {events:,} events, {publishers} publisher(s), "
+                 f"{'durable' if durable else 'fast'} PostgreSQL, {machine}"))

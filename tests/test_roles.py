@@ -1,0 +1,57 @@
+"""Least privilege in PostgreSQL: the roles the migrations create can do their job, no more."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from ioc.boundary import DeadLetter, Reason
+from ioc.store import Store
+from tests.factories import BASE_TIME, dossier, incident, payment
+
+pytestmark = pytest.mark.db
+
+
+def as_role(dsn: str, role: str) -> str:
+    # the test server trusts loopback connections; privileges are still the role's own
+    return dsn.replace("postgresql://postgres@", f"postgresql://{role}@")
+
+
+async def test_the_ingester_role_can_store_a_batch_and_cannot_drop_tables(database, db):
+    store = Store(as_role(database, "ioc_ingester"))
+    try:
+        letter = DeadLetter("ioc/v1/x", b"{}", Reason.SCHEMA, "field 'x': test", BASE_TIME)
+        result = await store.write([dossier(), payment(), incident()], [letter])
+    finally:
+        await store.close()
+    assert (result.stored, result.dead_lettered) == (3, 1)
+    assert await db.fetchval("SELECT count(*) FROM dossiers") == 1
+
+    conn = await asyncpg.connect(as_role(database, "ioc_ingester"))
+    try:
+        for statement in ("DROP TABLE payment_events", "TRUNCATE dossier_events",
+                          "DELETE FROM dead_letters", "CREATE TABLE sneaky (x int)",
+                          "ALTER TABLE dossiers ADD COLUMN x int"):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def test_the_grafana_role_reads_views_only_and_cannot_write(database):
+    conn = await asyncpg.connect(as_role(database, "ioc_grafana"))
+    try:
+        assert await conn.fetch("SELECT * FROM province_dossier_kpis") == []
+        assert await conn.fetchval("SELECT count(*) FROM districts") > 0
+        for statement in (
+            "SELECT * FROM payment_events",
+            "SELECT * FROM dead_letters",
+            "INSERT INTO provinces VALUES ('x', 'x', 'x', 1, 0, 0)",
+            "UPDATE districts SET population = 0",
+            "DELETE FROM provinces",
+            "CREATE TABLE sneaky (x int)",
+        ):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute(statement)
+    finally:
+        await conn.close()
