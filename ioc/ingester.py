@@ -101,7 +101,6 @@ class Ingester:
     async def run(self) -> None:
         while not self._stop.is_set():
             messages = await self.source.batch(self.batch_size, self.flush_interval)
-            metrics.AWAITING_ACK.set(self.source.pending())
             if not messages:
                 continue
             await self.handle(messages)
@@ -131,7 +130,6 @@ class Ingester:
             log.warning("row refused by the database", extra={"topic": rejected.topic,
                                                                 "detail": rejected.detail})
         self.source.ack(messages)
-        metrics.AWAITING_ACK.set(self.source.pending())
         metrics.STORED.inc(result.stored)
         metrics.DUPLICATES.inc(result.duplicates)
         stats = self.stats

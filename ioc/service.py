@@ -37,12 +37,6 @@ def build_ingester(settings: Settings, *, client_id: str | None = None) -> Inges
     )
 
 
-async def _watch_connections(ingester: Ingester) -> None:
-    while True:
-        metrics.BROKER_UP.set(1 if ingester.source.connected else 0)
-        await asyncio.sleep(1)
-
-
 async def run_ingester(
     ingester: Ingester,
     *,
@@ -66,7 +60,9 @@ async def run_ingester(
             )
         ingester.database_ok = await ingester.store.ping() or None
         await stack.enter_async_context(ingester.source)
-        watcher = asyncio.create_task(_watch_connections(ingester))
+        # read at scrape time, so they are true even while a batch is being retried
+        metrics.AWAITING_ACK.set_function(ingester.source.pending)
+        metrics.BROKER_UP.set_function(lambda: 1 if ingester.source.connected else 0)
         stopper = None
         if stop is not None:
             stopper = asyncio.create_task(stop.wait())
@@ -74,7 +70,6 @@ async def run_ingester(
         try:
             await ingester.run()
         finally:
-            watcher.cancel()
             if stopper:
                 stopper.cancel()
             await ingester.store.close()

@@ -8,6 +8,8 @@ published: every event id present, no row twice.
 from __future__ import annotations
 
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -24,6 +26,14 @@ from tests.processes import (
 )
 
 pytestmark = [pytest.mark.broker, pytest.mark.db, pytest.mark.slow]
+
+
+def readyz_status(ingester: IngesterProcess) -> int:
+    try:
+        with urllib.request.urlopen(ingester.url("/readyz"), timeout=2) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
 
 
 def assert_exactly_once(dsn: str, events) -> None:  # noqa: ANN001
@@ -77,10 +87,14 @@ def test_database_outage_is_waited_out_with_bounded_memory(broker, tmp_path):
             peak_pending = max(peak_pending, ingester.metrics()["ioc_ingest_awaiting_ack"])
             time.sleep(0.25)
         assert ingester.metrics()["ioc_ingest_database_connected"] == 0
+        assert readyz_status(ingester) == 503
+        with urllib.request.urlopen(ingester.url("/healthz"), timeout=2) as response:
+            assert response.status == 200  # alive, just not ready
         pg.start()
         publisher.finish()
         wait_for(lambda: count_stored(pg.dsn) >= len(events), timeout=120,
                  message=f"stalled after the outage: {ingester.log()}")
+        assert readyz_status(ingester) == 200
         retries = ingester.metrics()["ioc_ingest_write_retries_total"]
         ingester.stop()
         print(f"outage 20 s: RSS {baseline_rss / 2**20:.1f} -> peak {peak_rss / 2**20:.1f} MB, "
