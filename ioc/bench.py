@@ -39,6 +39,7 @@ MAX_PER_PUBLISHER = 50_000  # mosquitto_pub-style clients misbehave past the 655
 def generate(count: int, seed: int = 1) -> list[tuple[str, bytes, str]]:
     """``count`` simulated events as (topic, payload, event_id), from a month of history."""
     from simulators.engine import Simulation
+
     from simulators.profiles import PROFILES
 
     start = datetime.now(UTC) - timedelta(days=30)
@@ -48,15 +49,25 @@ def generate(count: int, seed: int = 1) -> list[tuple[str, bytes, str]]:
     while len(out) < count:
         horizon += timedelta(hours=6)
         for event in simulation.events_until(horizon):
-            out.append((feed_topic(event.province, event.feed, event.district), event.to_json(),
-                        str(event.event_id)))
+            out.append(
+                (
+                    feed_topic(event.province, event.feed, event.district),
+                    event.to_json(),
+                    str(event.event_id),
+                )
+            )
             if len(out) >= count:
                 break
     return out
 
 
-def _publisher(port: int, items: list[tuple[str, bytes, str]], rate: float | None,
-               ready: mp.Barrier, results: mp.Queue) -> None:
+def _publisher(
+    port: int,
+    items: list[tuple[str, bytes, str]],
+    rate: float | None,
+    ready: mp.Barrier,
+    results: mp.Queue,
+) -> None:
     """One publishing process (paho, QoS 1, 1000 in flight); reports publish timestamps."""
     import paho.mqtt.client as paho
     from paho.mqtt.enums import CallbackAPIVersion
@@ -129,7 +140,9 @@ class RssWatcher(threading.Thread):
 async def _count_stored(dsn: str) -> int:
     conn = await asyncpg.connect(dsn)
     try:
-        return sum([await conn.fetchval(f"SELECT count(*) FROM {m.table}") for m in EVENT_TYPES.values()])
+        return sum(
+            [await conn.fetchval(f"SELECT count(*) FROM {m.table}") for m in EVENT_TYPES.values()]
+        )
     finally:
         await conn.close()
 
@@ -142,7 +155,10 @@ async def _collect(dsn: str, sent: dict[str, float]) -> tuple[int, int, float, l
         rows_total = 0
         last_write = 0.0
         for model in EVENT_TYPES.values():
-            rows = await conn.fetch(f"SELECT event_id::text AS id, extract(epoch FROM ingested_at) AS t FROM {model.table}")
+            rows = await conn.fetch(
+                "SELECT event_id::text AS id, extract(epoch FROM ingested_at) AS t "
+                f"FROM {model.table}"
+            )
             rows_total += len(rows)
             for row in rows:
                 stored_ids.add(row["id"])
@@ -158,8 +174,14 @@ async def _collect(dsn: str, sent: dict[str, float]) -> tuple[int, int, float, l
 
 
 def measure(
-    *, events: int, publishers: int, durable: bool, rate: float | None = None,
-    workdir: Path | None = None, ingest_args: tuple[str, ...] = (), log=print,
+    *,
+    events: int,
+    publishers: int,
+    durable: bool,
+    rate: float | None = None,
+    workdir: Path | None = None,
+    ingest_args: tuple[str, ...] = (),
+    log=print,
 ) -> Figures:
     """Run one measurement on fresh local servers and return the figures."""
     with tempfile.TemporaryDirectory(prefix="ioc-bench-", dir=workdir) as tmp:
@@ -167,13 +189,23 @@ def measure(
         log(f"generating {events:,} simulated events …")
         items = generate(events)
         publishers = max(publishers, -(-len(items) // MAX_PER_PUBLISHER))
-        with LocalMosquitto(root / "mosquitto") as broker, LocalPostgres(root / "pg" / "data", durable=durable) as pg:
+        with (
+            LocalMosquitto(root / "mosquitto") as broker,
+            LocalPostgres(root / "pg" / "data", durable=durable) as pg,
+        ):
             asyncio.run(migrate(pg.dsn))
             metrics_port = free_port()
-            env = dict(os.environ, IOC_MQTT_URL=broker.url, IOC_DATABASE_URL=pg.dsn,
-                       IOC_INGEST_METRICS_PORT=str(metrics_port), IOC_INGEST_CLIENT_ID="bench-ingester",
-                       IOC_LOG_LEVEL="WARNING")
-            ingester = subprocess.Popen([sys.executable, "-m", "ioc.cli", "ingest", *ingest_args], env=env)
+            env = dict(
+                os.environ,
+                IOC_MQTT_URL=broker.url,
+                IOC_DATABASE_URL=pg.dsn,
+                IOC_INGEST_METRICS_PORT=str(metrics_port),
+                IOC_INGEST_CLIENT_ID="bench-ingester",
+                IOC_LOG_LEVEL="WARNING",
+            )
+            ingester = subprocess.Popen(
+                [sys.executable, "-m", "ioc.cli", "ingest", *ingest_args], env=env
+            )
             try:
                 _wait_ready(metrics_port, ingester)
                 watcher = RssWatcher(ingester.pid)
@@ -184,13 +216,27 @@ def measure(
                 results: mp.Queue = ctx.Queue()
                 share = -(-len(items) // publishers)
                 per_rate = rate / publishers if rate else None
-                procs = [ctx.Process(target=_publisher, args=(broker.port, items[i * share:(i + 1) * share], per_rate, barrier, results))
-                         for i in range(publishers)]
+                procs = [
+                    ctx.Process(
+                        target=_publisher,
+                        args=(
+                            broker.port,
+                            items[i * share : (i + 1) * share],
+                            per_rate,
+                            barrier,
+                            results,
+                        ),
+                    )
+                    for i in range(publishers)
+                ]
                 for proc in procs:
                     proc.start()
                 barrier.wait()
                 t0 = time.time()
-                log(f"publishing with {publishers} process(es){f' at {rate:,.0f} events/s' if rate else ' at full speed'} …")
+                log(
+                    f"publishing with {publishers} process(es) "
+                    + (f"at {rate:,.0f} events/s …" if rate else "at full speed …")
+                )
                 sent: dict[str, float] = {}
                 for _ in procs:
                     sent.update(results.get(timeout=600))
@@ -205,10 +251,16 @@ def measure(
                 ingester.terminate()
                 ingester.wait(30)
         return Figures(
-            published=len(items), stored=stored, lost=lost, duplicated=duplicated,
-            publish_seconds=publish_seconds, store_seconds=max(last_write - t0, 1e-9),
-            latency_p50_ms=_percentile(latencies, 0.50), latency_p95_ms=_percentile(latencies, 0.95),
-            latency_p99_ms=_percentile(latencies, 0.99), peak_rss_mb=watcher.peak / 2**20,
+            published=len(items),
+            stored=stored,
+            lost=lost,
+            duplicated=duplicated,
+            publish_seconds=publish_seconds,
+            store_seconds=max(last_write - t0, 1e-9),
+            latency_p50_ms=_percentile(latencies, 0.50),
+            latency_p95_ms=_percentile(latencies, 0.95),
+            latency_p99_ms=_percentile(latencies, 0.99),
+            peak_rss_mb=watcher.peak / 2**20,
             cpu_us_per_event=cpu_used / max(stored, 1) * 1e6,
         )
 
@@ -252,25 +304,40 @@ def _wait_stored(dsn: str, expected: int, stall: float = 15.0) -> int:
 
 
 def report(figures: Figures, title: str) -> str:
-    return "\n".join([
-        title,
-        f"  published            {figures.published:>10,} events in {figures.publish_seconds:.2f} s "
-        f"({figures.published / max(figures.publish_seconds, 1e-9):,.0f}/s)",
-        f"  stored               {figures.stored:>10,} rows in {figures.store_seconds:.2f} s",
-        f"  sustained            {figures.rows_per_second:>10,.0f} rows/s",
-        f"  latency p50/p95/p99  {figures.latency_p50_ms:>8,.1f} / {figures.latency_p95_ms:,.1f} / "
-        f"{figures.latency_p99_ms:,.1f} ms (publish -> row written)",
-        f"  ingester peak RSS    {figures.peak_rss_mb:>10,.1f} MB",
-        f"  ingester CPU         {figures.cpu_us_per_event:>10,.1f} µs/event",
-        f"  lost                 {figures.lost:>10,}",
-        f"  duplicated           {figures.duplicated:>10,}",
-    ])
+    return "\n".join(
+        [
+            title,
+            f"  published            {figures.published:>10,} events "
+            f"in {figures.publish_seconds:.2f} s "
+            f"({figures.published / max(figures.publish_seconds, 1e-9):,.0f}/s)",
+            f"  stored               {figures.stored:>10,} rows in {figures.store_seconds:.2f} s",
+            f"  sustained            {figures.rows_per_second:>10,.0f} rows/s",
+            f"  latency p50/p95/p99  {figures.latency_p50_ms:>8,.1f} / "
+            f"{figures.latency_p95_ms:,.1f} / "
+            f"{figures.latency_p99_ms:,.1f} ms (publish -> row written)",
+            f"  ingester peak RSS    {figures.peak_rss_mb:>10,.1f} MB",
+            f"  ingester CPU         {figures.cpu_us_per_event:>10,.1f} µs/event",
+            f"  lost                 {figures.lost:>10,}",
+            f"  duplicated           {figures.duplicated:>10,}",
+        ]
+    )
 
 
-def run_bench(settings: Settings, *, events: int, publishers: int, durable: bool,
-              rate: float | None = None) -> None:
-    figures = measure(events=events, publishers=publishers, durable=durable, rate=rate,
-                      log=lambda m: print(m, file=sys.stderr))
+def run_bench(
+    settings: Settings, *, events: int, publishers: int, durable: bool, rate: float | None = None
+) -> None:
+    figures = measure(
+        events=events,
+        publishers=publishers,
+        durable=durable,
+        rate=rate,
+        log=lambda m: print(m, file=sys.stderr),
+    )
     machine = f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB"
-    print(report(figures, f"ioc bench: {events:,} events, {publishers} publisher(s), "
-                 f"{'durable' if durable else 'fast'} PostgreSQL, {machine}"))
+    print(
+        report(
+            figures,
+            f"ioc bench: {events:,} events, {publishers} publisher(s), "
+            f"{'durable' if durable else 'fast'} PostgreSQL, {machine}",
+        )
+    )

@@ -16,7 +16,9 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
-        lines = [f"  IOC_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()]
+        lines = [
+            f"  IOC_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+        ]
         raise click.ClickException("invalid configuration:\n" + "\n".join(lines)) from None
 
 
@@ -57,8 +59,13 @@ def db_migrate(ctx: click.Context, database_url: str | None) -> None:
 
 
 @main.command()
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Ingester processes sharing one stream through $share/ subscriptions.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Ingester processes sharing one stream through $share/ subscriptions.",
+)
 @click.pass_context
 def ingest(ctx: click.Context, workers: int) -> None:
     """Subscribe to the feeds and store every event exactly once (until SIGINT/SIGTERM)."""
@@ -80,7 +87,8 @@ def ingest(ctx: click.Context, workers: int) -> None:
     )
     click.echo(
         f"stopped: {stats.received} received, {stats.stored} stored, "
-        f"{stats.duplicates} duplicates, {stats.dead_lettered} dead letters", err=True
+        f"{stats.duplicates} duplicates, {stats.dead_lettered} dead letters",
+        err=True,
     )
 
 
@@ -101,9 +109,11 @@ def dead_letters(limit: int, reason: str | None) -> None:
                 "SELECT reason, count(*) AS n FROM dead_letters GROUP BY reason ORDER BY n DESC"
             )
             rows = await conn.fetch(
-                "SELECT received_at, topic, reason, detail, left(convert_from(payload, 'SQL_ASCII'), 120) AS head "
+                "SELECT received_at, topic, reason, detail "
                 "FROM dead_letters WHERE ($1::text IS NULL OR reason = $1) "
-                "ORDER BY id DESC LIMIT $2", reason, limit,
+                "ORDER BY id DESC LIMIT $2",
+                reason,
+                limit,
             )
         finally:
             await conn.close()
@@ -118,27 +128,47 @@ def dead_letters(limit: int, reason: str | None) -> None:
 @main.command()
 @click.option("--speed", default=60.0, show_default=True, help="Simulated seconds per real second.")
 @click.option("--scale", default=1.0, show_default=True, help="Multiplies every feed's rate.")
-@click.option("--backfill-hours", default=24.0, show_default=True,
-              help="History published at start (only what the database does not have yet).")
+@click.option(
+    "--backfill-hours",
+    default=24.0,
+    show_default=True,
+    help="History published at start (only what the database does not have yet).",
+)
 @click.option("--seed", type=int, default=None, help="Default: a new seed per run.")
 @click.option("--duration", type=float, default=None, help="Stop after this many seconds.")
 @click.pass_context
-def demo(ctx: click.Context, speed: float, scale: float, backfill_hours: float,
-         seed: int | None, duration: float | None) -> None:
+def demo(
+    ctx: click.Context,
+    speed: float,
+    scale: float,
+    backfill_hours: float,
+    seed: int | None,
+    duration: float | None,
+) -> None:
     """Everything on this machine: broker, database, simulators, ingester, live summary."""
     settings = load_settings()
     setup_logging(ctx.obj["log_level"] or settings.log_level)
     from ioc.demo import run_demo
 
-    run_demo(settings, speed=speed, scale=scale, backfill_hours=backfill_hours, seed=seed,
-             duration=duration)
+    run_demo(
+        settings,
+        speed=speed,
+        scale=scale,
+        backfill_hours=backfill_hours,
+        seed=seed,
+        duration=duration,
+    )
 
 
 @main.command()
 @click.option("--events", default=50_000, show_default=True, help="Events to publish.")
 @click.option("--publishers", default=2, show_default=True, help="Publishing processes.")
-@click.option("--durable/--fast-db", default=True, show_default=True,
-              help="fsync and synchronous_commit on (as in production) or off.")
+@click.option(
+    "--durable/--fast-db",
+    default=True,
+    show_default=True,
+    help="fsync and synchronous_commit on (as in production) or off.",
+)
 @click.pass_context
 def bench(ctx: click.Context, events: int, publishers: int, durable: bool) -> None:
     """Measure the pipeline on local components: rows/s, latency p50/p99, peak RSS, lost."""

@@ -23,7 +23,9 @@ from ioc.geo import PROVINCES
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(os.environ.get("IOC_MIGRATIONS_DIR", Path(__file__).parent.parent / "db" / "migrations"))
+MIGRATIONS_DIR = Path(
+    os.environ.get("IOC_MIGRATIONS_DIR", Path(__file__).parent.parent / "db" / "migrations")
+)
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 _LOCK_KEY = 0x10C_0001  # advisory lock: one migrator at a time
 
@@ -80,7 +82,9 @@ def split_statements(sql: str) -> list[str]:
 
 
 async def has_timescaledb(conn: asyncpg.Connection) -> bool:
-    return bool(await conn.fetchval("SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb'"))
+    return bool(
+        await conn.fetchval("SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb'")
+    )
 
 
 async def _enable_timescaledb(conn: asyncpg.Connection) -> bool:
@@ -121,7 +125,10 @@ async def migrate(dsn: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
                 await conn.execute(
                     "INSERT INTO schema_migrations (version, name, checksum, timescale) "
                     "VALUES ($1, $2, $3, $4)",
-                    migration.version, migration.name, migration.checksum, timescale,
+                    migration.version,
+                    migration.name,
+                    migration.checksum,
+                    timescale,
                 )
             if timescale and migration.timescale_sql:
                 for statement in split_statements(migration.timescale_sql):
@@ -151,8 +158,9 @@ async def set_role_passwords(conn: asyncpg.Connection) -> list[str]:
         password = os.environ.get(variable)
         if password:
             # ALTER ROLE takes no bind parameters: quote with format(%I, %L) server-side.
-            statement = await conn.fetchval("SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text)",
-                                            role, password)
+            statement = await conn.fetchval(
+                "SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text)", role, password
+            )
             await conn.execute(statement)
             changed.append(role)
     return changed
@@ -167,15 +175,21 @@ async def load_reference_data(conn: asyncpg.Connection) -> None:
                ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, name_vi = EXCLUDED.name_vi,
                    population = EXCLUDED.population, latitude = EXCLUDED.latitude,
                    longitude = EXCLUDED.longitude""",
-            [(p.code, p.name, p.name_vi, p.population, p.latitude, p.longitude)
-             for p in PROVINCES.values()],
+            [
+                (p.code, p.name, p.name_vi, p.population, p.latitude, p.longitude)
+                for p in PROVINCES.values()
+            ],
         )
         await conn.executemany(
-            """INSERT INTO districts (province, code, name, name_vi, population, latitude, longitude)
+            """INSERT INTO districts
+                   (province, code, name, name_vi, population, latitude, longitude)
                VALUES ($1, $2, $3, $4, $5, $6, $7)
                ON CONFLICT (province, code) DO UPDATE SET name = EXCLUDED.name,
                    name_vi = EXCLUDED.name_vi, population = EXCLUDED.population,
                    latitude = EXCLUDED.latitude, longitude = EXCLUDED.longitude""",
-            [(p.code, d.code, d.name, d.name_vi, d.population, d.latitude, d.longitude)
-             for p in PROVINCES.values() for d in p.districts],
+            [
+                (p.code, d.code, d.name, d.name_vi, d.population, d.latitude, d.longitude)
+                for p in PROVINCES.values()
+                for d in p.districts
+            ],
         )

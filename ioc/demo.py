@@ -31,7 +31,9 @@ from ioc.settings import Settings
 async def _last_event_time(dsn: str) -> datetime | None:
     conn = await asyncpg.connect(dsn)
     try:
-        union = " UNION ALL ".join(f"SELECT max(occurred_at) FROM {m.table}" for m in EVENT_TYPES.values())
+        union = " UNION ALL ".join(
+            f"SELECT max(occurred_at) FROM {m.table}" for m in EVENT_TYPES.values()
+        )
         return await conn.fetchval(f"SELECT max(max) FROM ({union}) AS t")
     finally:
         await conn.close()
@@ -60,7 +62,9 @@ class Summary:
         for feed in Feed:
             count = stats.by_feed.get(feed.value, 0)
             rate = (count - before.get(feed.value, 0)) / span if len(self._history) > 1 else 0.0
-            table.add_row(feed.value, f"{self.published[feed.value]:,}", f"{count:,}", f"{rate:,.1f}")
+            table.add_row(
+                feed.value, f"{self.published[feed.value]:,}", f"{count:,}", f"{rate:,.1f}"
+            )
         lag = (time.time() - stats.last_commit_at) if stats.last_commit_at else None
         table.add_section()
         table.add_row("rows stored", "", f"{stats.stored:,}", "")
@@ -69,17 +73,25 @@ class Summary:
         table.add_row("awaiting ack", "", f"{self.ingester.source.pending():,}", "")
         table.add_row("since last commit", "", f"{lag:.1f} s" if lag is not None else "-", "")
         if self.sim_time:
-            table.add_row("simulated time", "", f"{self.sim_time.astimezone():%Y-%m-%d %H:%M:%S}", "")
+            table.add_row(
+                "simulated time", "", f"{self.sim_time.astimezone():%Y-%m-%d %H:%M:%S}", ""
+            )
         return table
 
 
 async def _demo(
-    settings: Settings, *, speed: float, scale: float, backfill_hours: float, seed: int | None,
+    settings: Settings,
+    *,
+    speed: float,
+    scale: float,
+    backfill_hours: float,
+    seed: int | None,
     duration: float | None,
 ) -> None:
     from simulators.engine import Simulation
-    from simulators.profiles import PROFILES
     from simulators.publisher import Publisher
+
+    from simulators.profiles import PROFILES
 
     console = Console()
     state = settings.state_dir
@@ -105,8 +117,13 @@ async def _demo(
 
         ingester = build_ingester(settings, client_id="ioc-demo-ingester")
         ingest_task = asyncio.create_task(
-            run_ingester(ingester, metrics_host=settings.ingest_metrics_host,
-                         metrics_port=0, stop=stop, handle_signals=False)
+            run_ingester(
+                ingester,
+                metrics_host=settings.ingest_metrics_host,
+                metrics_port=0,
+                stop=stop,
+                handle_signals=False,
+            )
         )
         summary = Summary(ingester)
         now = datetime.now(UTC)
@@ -115,13 +132,17 @@ async def _demo(
         if last is not None and last > start:
             start = min(last, now)
         simulation = Simulation(
-            list(PROFILES.values()), seed=seed if seed is not None else int(time.time()),
-            start=start, scale=scale,
+            list(PROFILES.values()),
+            seed=seed if seed is not None else int(time.time()),
+            start=start,
+            scale=scale,
         )
 
         async def simulate() -> None:
             async with Publisher(settings.mqtt, client_id=f"ioc-demo-sim-{os.getpid()}") as pub:
-                summary.phase = f"backfilling {(now - start).total_seconds() / 3600:.1f} h of history"
+                summary.phase = (
+                    f"backfilling {(now - start).total_seconds() / 3600:.1f} h of history"
+                )
                 for event in simulation.events_until(now):
                     if stop.is_set():
                         return

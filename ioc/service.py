@@ -54,7 +54,8 @@ async def run_ingester(
         if metrics_port:
             await stack.enter_async_context(
                 HealthServer(
-                    metrics_host, metrics_port,
+                    metrics_host,
+                    metrics_port,
                     ready=lambda: bool(ingester.source.connected and ingester.database_ok),
                 )
             )
@@ -76,6 +77,8 @@ async def run_ingester(
             if handle_signals:
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     loop.remove_signal_handler(sig)
-    log.info("ingester stopped", extra={"stored": ingester.stats.stored,
-                                        "dead_lettered": ingester.stats.dead_lettered})
+    log.info(
+        "ingester stopped",
+        extra={"stored": ingester.stats.stored, "dead_lettered": ingester.stats.dead_lettered},
+    )
     return ingester.stats

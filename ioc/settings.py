@@ -55,16 +55,17 @@ class Settings(BaseSettings):
     mqtt_ca_file: Path | None = Field(default=None, description="CA bundle for mqtts://.")
     database_url: SecretStr | None = Field(
         default=None,
-        description="postgresql://user:pass@host:port/db; unset: `ioc demo` starts an embedded one.",
+        description="postgresql://user:pass@host:port/db; unset: `ioc demo` starts one.",
     )
     state_dir: Path = Field(default_factory=default_state_dir)
 
     ingest_client_id: str = Field(
         default="ioc-ingester-1",
-        description="Stable MQTT client id: the broker keeps this session's queue while it is away.",
+        description="Stable MQTT client id: the broker keeps its session's queue while away.",
     )
     ingest_shared_group: str | None = Field(
-        default=None, description="Subscribe through $share/<group>/ so several ingesters split one stream."
+        default=None,
+        description="Subscribe through $share/<group>/ so several ingesters split one stream.",
     )
     ingest_batch_size: int = Field(default=500, ge=1, le=20_000)
     ingest_flush_ms: int = Field(default=50, ge=1, le=10_000)
@@ -74,7 +75,9 @@ class Settings(BaseSettings):
         description="Messages received but not yet committed; past it the ingester stops reading.",
     )
     ingest_max_payload_bytes: int = Field(default=64 * 1024, ge=256)
-    ingest_metrics_port: int = Field(default=9108, ge=0, le=65535, description="0 disables /metrics.")
+    ingest_metrics_port: int = Field(
+        default=9108, ge=0, le=65535, description="0 disables /metrics."
+    )
     ingest_metrics_host: str = "127.0.0.1"
 
     log_level: str = Field(default="WARNING")

@@ -92,11 +92,15 @@ class StateTable:
 
 STATE_TABLES: dict[type[Event], StateTable] = {
     DossierEvent: StateTable(
-        "dossiers", "dossier_id", "dossier_status_rank",
+        "dossiers",
+        "dossier_id",
+        "dossier_status_rank",
         frozenset(s.value for s in FINAL_DOSSIER_STATUSES),
     ),
     IncidentEvent: StateTable(
-        "incidents", "report_id", "incident_status_rank",
+        "incidents",
+        "report_id",
+        "incident_status_rank",
         frozenset(s.value for s in FINAL_INCIDENT_STATUSES),
     ),
 }
@@ -160,7 +164,8 @@ class Store:
             for model in EVENT_TYPES.values()
         }
         self._upsert_sql = {
-            model: state.upsert_sql(model, _temp_table(model)) for model, state in STATE_TABLES.items()
+            model: state.upsert_sql(model, _temp_table(model))
+            for model, state in STATE_TABLES.items()
         }
 
     @property
@@ -206,7 +211,9 @@ class Store:
             await self.close()
             return False
 
-    async def write(self, events: Sequence[Event], dead_letters: Sequence[DeadLetter]) -> WriteResult:
+    async def write(
+        self, events: Sequence[Event], dead_letters: Sequence[DeadLetter]
+    ) -> WriteResult:
         """Store a batch atomically; bisect around rows PostgreSQL refuses.
 
         Raises ``StoreUnavailable`` when the batch should be retried as a whole later.
@@ -268,8 +275,13 @@ class Store:
                 await conn.copy_records_to_table(
                     "dead_letters",
                     records=[
-                        (d.received_at, _clean_text(d.topic), d.payload, d.reason.value,
-                         _clean_text(d.detail))
+                        (
+                            d.received_at,
+                            _clean_text(d.topic),
+                            d.payload,
+                            d.reason.value,
+                            _clean_text(d.detail),
+                        )
                         for d in dead_letters
                     ],
                     columns=DEAD_LETTER_COLUMNS,

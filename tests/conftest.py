@@ -82,9 +82,9 @@ async def ingester(
 
 
 @pytest.fixture
-async def publish(broker: LocalMosquitto, client_id: str) -> AsyncIterator[
-    Callable[[str, bytes], Awaitable[None]]
-]:
+async def publish(
+    broker: LocalMosquitto, client_id: str
+) -> AsyncIterator[Callable[[str, bytes], Awaitable[None]]]:
     """Publish raw bytes at QoS 1 to the test broker."""
     async with aiomqtt.Client("127.0.0.1", broker.port, identifier=f"{client_id}-pub") as client:
 

@@ -27,7 +27,9 @@ BASE_TIME = datetime(2026, 11, 20, 9, 0, tzinfo=VN_TZ)
 _serial = itertools.count(1)
 
 
-def dossier(status: DossierStatus = DossierStatus.SUBMITTED, *, minutes: int = 0, **fields) -> DossierEvent:
+def dossier(
+    status: DossierStatus = DossierStatus.SUBMITTED, *, minutes: int = 0, **fields
+) -> DossierEvent:
     values = dict(
         event_id=uuid.uuid4(),
         occurred_at=BASE_TIME + timedelta(minutes=minutes),
@@ -71,7 +73,9 @@ def payment(**fields) -> PaymentEvent:
     return PaymentEvent(**values)
 
 
-def incident(status: IncidentStatus = IncidentStatus.RECEIVED, *, minutes: int = 0, **fields) -> IncidentEvent:
+def incident(
+    status: IncidentStatus = IncidentStatus.RECEIVED, *, minutes: int = 0, **fields
+) -> IncidentEvent:
     values = dict(
         event_id=uuid.uuid4(),
         occurred_at=BASE_TIME + timedelta(minutes=minutes),

@@ -105,14 +105,21 @@ class StreamPublisher(threading.Thread):
     queues what is published while disconnected, so a broker restart loses nothing.
     """
 
-    def __init__(self, port: int, messages: Sequence[tuple[str, bytes]], *, rate: float | None = None,
-                 client_id: str = "stream-publisher") -> None:
+    def __init__(
+        self,
+        port: int,
+        messages: Sequence[tuple[str, bytes]],
+        *,
+        rate: float | None = None,
+        client_id: str = "stream-publisher",
+    ) -> None:
         super().__init__(daemon=True)
         self.messages = messages
         self.rate = rate
         self.published = 0
-        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                                  clean_session=False)
+        self.client = paho.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False
+        )
         self.client.max_inflight_messages_set(200)
         self.client.max_queued_messages_set(0)
         self.client.reconnect_delay_set(0.2, 2)
@@ -144,7 +151,9 @@ class StreamPublisher(threading.Thread):
         self.client.disconnect()
 
 
-def payment_stream(count: int, province: str = "binh-duong", district: str = "di-an") -> list[Event]:
+def payment_stream(
+    count: int, province: str = "binh-duong", district: str = "di-an"
+) -> list[Event]:
     return [payment(province=province, district=district) for _ in range(count)]
 
 
@@ -174,15 +183,19 @@ def count_stored(dsn: str) -> int:
     async def count() -> int:
         conn = await asyncpg.connect(dsn)
         try:
-            return sum([await conn.fetchval(f"SELECT count(*) FROM {m.table}")
-                        for m in EVENT_TYPES.values()])
+            return sum(
+                [
+                    await conn.fetchval(f"SELECT count(*) FROM {m.table}")
+                    for m in EVENT_TYPES.values()
+                ]
+            )
         finally:
             await conn.close()
 
     return asyncio.run(count())
 
 
-def wait_for(predicate, timeout: float = 60, interval: float = 0.2, message: str = "") -> None:  # noqa: ANN001
+def wait_for(predicate, timeout: float = 60, interval: float = 0.2, message: str = "") -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:

@@ -36,7 +36,7 @@ def readyz_status(ingester: IngesterProcess) -> int:
         return error.code
 
 
-def assert_exactly_once(dsn: str, events) -> None:  # noqa: ANN001
+def assert_exactly_once(dsn: str, events) -> None:
     rows, ids = stored_ids(dsn)
     expected = {str(e.event_id) for e in events}
     missing = expected - ids
@@ -57,8 +57,11 @@ def test_kill_9_the_ingester_mid_stream_loses_nothing(broker, database, tmp_path
     publisher.finish()
     restarted = IngesterProcess(broker.url, database, "kill9-ingester", tmp_path).start()
     restarted.wait_ready()
-    wait_for(lambda: count_stored(database) >= len(events), timeout=90,
-             message=f"stalled at {count_stored(database)} after restart: {restarted.log()}")
+    wait_for(
+        lambda: count_stored(database) >= len(events),
+        timeout=90,
+        message=f"stalled at {count_stored(database)} after restart: {restarted.log()}",
+    )
     time.sleep(0.5)  # anything redelivered twice would land now
     restarted.stop()
     print(f"killed at {killed_at} stored")
@@ -71,11 +74,13 @@ def test_database_outage_is_waited_out_with_bounded_memory(broker, tmp_path):
         import asyncio
 
         asyncio.run(migrate(pg.dsn))
-        ingester = IngesterProcess(broker.url, pg.dsn, "outage-ingester", tmp_path,
-                                   IOC_INGEST_MAX_PENDING="2000").start()
+        ingester = IngesterProcess(
+            broker.url, pg.dsn, "outage-ingester", tmp_path, IOC_INGEST_MAX_PENDING="2000"
+        ).start()
         ingester.wait_ready()
-        publisher = StreamPublisher(broker.port, as_messages(events), rate=2_000,
-                                    client_id="outage-pub")
+        publisher = StreamPublisher(
+            broker.port, as_messages(events), rate=2_000, client_id="outage-pub"
+        )
         publisher.start()
         wait_for(lambda: count_stored(pg.dsn) >= 3_000)
         baseline_rss = ingester.rss()
@@ -92,13 +97,18 @@ def test_database_outage_is_waited_out_with_bounded_memory(broker, tmp_path):
             assert response.status == 200  # alive, just not ready
         pg.start()
         publisher.finish()
-        wait_for(lambda: count_stored(pg.dsn) >= len(events), timeout=120,
-                 message=f"stalled after the outage: {ingester.log()}")
+        wait_for(
+            lambda: count_stored(pg.dsn) >= len(events),
+            timeout=120,
+            message=f"stalled after the outage: {ingester.log()}",
+        )
         assert readyz_status(ingester) == 200
         retries = ingester.metrics()["ioc_ingest_write_retries_total"]
         ingester.stop()
-        print(f"outage 20 s: RSS {baseline_rss / 2**20:.1f} -> peak {peak_rss / 2**20:.1f} MB, "
-              f"peak awaiting ack {peak_pending:.0f}, {retries:.0f} write retries")
+        print(
+            f"outage 20 s: RSS {baseline_rss / 2**20:.1f} -> peak {peak_rss / 2**20:.1f} MB, "
+            f"peak awaiting ack {peak_pending:.0f}, {retries:.0f} write retries"
+        )
         assert peak_pending <= 2000, "held more messages than its window"
         assert peak_rss - baseline_rss < 64 * 2**20, "memory grew during the outage"
         assert retries > 0
@@ -110,14 +120,18 @@ def test_broker_restart_mid_stream_loses_nothing(database, tmp_path):
     with LocalMosquitto(tmp_path / "mosquitto") as own_broker:
         ingester = IngesterProcess(own_broker.url, database, "restart-ingester", tmp_path).start()
         ingester.wait_ready()
-        publisher = StreamPublisher(own_broker.port, as_messages(events), rate=4_000,
-                                    client_id="restart-pub")
+        publisher = StreamPublisher(
+            own_broker.port, as_messages(events), rate=4_000, client_id="restart-pub"
+        )
         publisher.start()
         wait_for(lambda: count_stored(database) >= 4_000)
         own_broker.restart()  # persistence on: queued and in-flight QoS 1 messages survive
         publisher.finish()
-        wait_for(lambda: count_stored(database) >= len(events), timeout=90,
-                 message=f"stalled after the broker restart: {ingester.log()}")
+        wait_for(
+            lambda: count_stored(database) >= len(events),
+            timeout=90,
+            message=f"stalled after the broker restart: {ingester.log()}",
+        )
         assert ingester.process and ingester.process.poll() is None, "the ingester was restarted"
         ingester.stop()
     assert_exactly_once(database, events)
@@ -126,8 +140,9 @@ def test_broker_restart_mid_stream_loses_nothing(database, tmp_path):
 def test_two_ingesters_share_one_stream_without_duplicates(broker, database, tmp_path):
     events = payment_stream(20_000)
     workers = [
-        IngesterProcess(broker.url, database, f"shared-{i}", tmp_path,
-                        IOC_INGEST_SHARED_GROUP="test-shared").start()
+        IngesterProcess(
+            broker.url, database, f"shared-{i}", tmp_path, IOC_INGEST_SHARED_GROUP="test-shared"
+        ).start()
         for i in (1, 2)
     ]
     for worker in workers:

@@ -23,20 +23,29 @@ SLUGS = st.sampled_from(["binh-duong", "di-an", "ha-long", "quang-ninh", "x", "B
 FEEDS = st.sampled_from(["dossier", "payment", "incident", "weather", "alerts"])
 TOPICS = st.one_of(
     st.builds(lambda p, f, d: f"ioc/v1/{p}/{f}/{d}", SLUGS, FEEDS, SLUGS),
-    st.builds(lambda rest: f"ioc/v1/{rest}",
-              # Mosquitto disconnects a client that names a topic with control characters or
-              # non-characters (MQTT 3.1.1 §1.5.3), so such topics never reach an ingester
-              st.text(st.characters(whitelist_categories=["L", "N", "P", "S", "Zs"],
-                                    blacklist_characters="#+"), min_size=1, max_size=40)),
+    st.builds(
+        lambda rest: f"ioc/v1/{rest}",
+        # Mosquitto disconnects a client that names a topic with control characters or
+        # non-characters (MQTT 3.1.1 §1.5.3), so such topics never reach an ingester
+        st.text(
+            st.characters(
+                whitelist_categories=["L", "N", "P", "S", "Zs"], blacklist_characters="#+"
+            ),
+            min_size=1,
+            max_size=40,
+        ),
+    ),
 )
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4)
+    ),
     max_leaves=12,
 )
 
 
-def _valid_event(kind: str, province: str, district: str):  # noqa: ANN202
+def _valid_event(kind: str, province: str, district: str):
     return {"dossier": dossier, "payment": payment, "incident": incident}[kind](
         province=province, district=district
     )
@@ -61,7 +70,7 @@ def messages(draw: st.DrawFn) -> tuple[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def fuzz_ingester(broker, postgres, tmp_path_factory):  # noqa: ANN001, ANN201
+def fuzz_ingester(broker, postgres, tmp_path_factory):
     dsn = postgres.create_database("fuzz")
     from ioc.db import migrate
 
@@ -81,8 +90,12 @@ def _accounted(dsn: str) -> tuple[int, int]:
     async def count() -> tuple[int, int]:
         conn = await asyncpg.connect(dsn)
         try:
-            stored = sum([await conn.fetchval(f"SELECT count(*) FROM {m.table}")
-                          for m in EVENT_TYPES.values()])
+            stored = sum(
+                [
+                    await conn.fetchval(f"SELECT count(*) FROM {m.table}")
+                    for m in EVENT_TYPES.values()
+                ]
+            )
             return stored, await conn.fetchval("SELECT count(*) FROM dead_letters")
         finally:
             await conn.close()
@@ -92,7 +105,7 @@ def _accounted(dsn: str) -> tuple[int, int]:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(batch=st.lists(messages(), min_size=1, max_size=15))
-def test_every_message_is_stored_or_dead_lettered(fuzz_ingester, batch):  # noqa: ANN001
+def test_every_message_is_stored_or_dead_lettered(fuzz_ingester, batch):
     ingester, client, dsn = fuzz_ingester
     before = ingester.metrics()
     stored_before, dead_before = _accounted(dsn)
@@ -101,13 +114,17 @@ def test_every_message_is_stored_or_dead_lettered(fuzz_ingester, batch):  # noqa
         client.publish(topic, payload, qos=1).wait_for_publish(10)
 
     def all_received() -> bool:
-        return ingester.metrics()["ioc_ingest_messages_received_total"] - received_before >= len(batch)
+        return ingester.metrics()["ioc_ingest_messages_received_total"] - received_before >= len(
+            batch
+        )
 
     wait_for(all_received, timeout=20, interval=0.02, message=ingester.log())
     wait_for(lambda: ingester.metrics()["ioc_ingest_awaiting_ack"] == 0, timeout=20, interval=0.02)
     after = ingester.metrics()
     stored_after, dead_after = _accounted(dsn)
-    duplicates = after["ioc_ingest_duplicates_ignored_total"] - before["ioc_ingest_duplicates_ignored_total"]
+    duplicates = (
+        after["ioc_ingest_duplicates_ignored_total"] - before["ioc_ingest_duplicates_ignored_total"]
+    )
     assert after["ioc_ingest_messages_received_total"] - received_before == len(batch)
     assert (stored_after - stored_before) + (dead_after - dead_before) + duplicates == len(batch)
     assert ingester.process and ingester.process.poll() is None, "the ingester died"

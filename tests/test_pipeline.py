@@ -35,37 +35,62 @@ def known_events() -> tuple[list[Event], dict[str, str], dict[str, str]]:
     events: list[Event] = []
     dossier_final: dict[str, str] = {}
     report_final: dict[str, str] = {}
-    lifecycle = [DossierStatus.SUBMITTED, DossierStatus.RECEIVED, DossierStatus.PROCESSING,
-                 DossierStatus.RESOLVED]
-    report_cycle = [IncidentStatus.RECEIVED, IncidentStatus.VERIFIED, IncidentStatus.ASSIGNED,
-                    IncidentStatus.IN_PROGRESS, IncidentStatus.RESOLVED]
+    lifecycle = [
+        DossierStatus.SUBMITTED,
+        DossierStatus.RECEIVED,
+        DossierStatus.PROCESSING,
+        DossierStatus.RESOLVED,
+    ]
+    report_cycle = [
+        IncidentStatus.RECEIVED,
+        IncidentStatus.VERIFIED,
+        IncidentStatus.ASSIGNED,
+        IncidentStatus.IN_PROGRESS,
+        IncidentStatus.RESOLVED,
+    ]
     for province in PROVINCES.values():
         for index, district in enumerate(province.districts):
             first = dossier(province=province.code, district=district.code)
             dossier_id = first.dossier_id
             steps = lifecycle[: 1 + index % len(lifecycle)]
             for minutes, status in enumerate(steps):
-                events.append(first.model_copy(update={
-                    "event_id": first.event_id if minutes == 0 else uuid.uuid4(),
-                    "status": status,
-                    "occurred_at": BASE_TIME + timedelta(hours=minutes),
-                }))
+                events.append(
+                    first.model_copy(
+                        update={
+                            "event_id": first.event_id if minutes == 0 else uuid.uuid4(),
+                            "status": status,
+                            "occurred_at": BASE_TIME + timedelta(hours=minutes),
+                        }
+                    )
+                )
             dossier_final[dossier_id] = steps[-1].value
-            opened = incident(province=province.code, district=district.code,
-                              title=f"Phản ánh tại {district.name_vi}")
+            opened = incident(
+                province=province.code,
+                district=district.code,
+                title=f"Phản ánh tại {district.name_vi}",
+            )
             steps = report_cycle[: 1 + index % len(report_cycle)]
             for minutes, status in enumerate(steps):
-                events.append(opened.model_copy(update={
-                    "event_id": opened.event_id if minutes == 0 else uuid.uuid4(),
-                    "status": status,
-                    "occurred_at": BASE_TIME + timedelta(hours=minutes),
-                    "satisfaction": 4 if status is IncidentStatus.RESOLVED else None,
-                }))
+                events.append(
+                    opened.model_copy(
+                        update={
+                            "event_id": opened.event_id if minutes == 0 else uuid.uuid4(),
+                            "status": status,
+                            "occurred_at": BASE_TIME + timedelta(hours=minutes),
+                            "satisfaction": 4 if status is IncidentStatus.RESOLVED else None,
+                        }
+                    )
+                )
             report_final[opened.report_id] = steps[-1].value
             for status in (PaymentStatus.SUCCESS, PaymentStatus.FAILED):
-                events.append(payment(province=province.code, district=district.code,
-                                      status=status,
-                                      error_code="TIMEOUT" if status is PaymentStatus.FAILED else None))
+                events.append(
+                    payment(
+                        province=province.code,
+                        district=district.code,
+                        status=status,
+                        error_code="TIMEOUT" if status is PaymentStatus.FAILED else None,
+                    )
+                )
     return events, dossier_final, report_final
 
 
@@ -102,17 +127,21 @@ async def test_every_event_stored_once_field_for_field(ingester, publish, db: as
         "SELECT count(*) FROM dossiers WHERE (status = 'resolved') <> (finished_at IS NOT NULL)"
     )
     assert finished == 0
-    assert await db.fetchval(
-        "SELECT satisfaction FROM incidents WHERE status = 'resolved' LIMIT 1"
-    ) == 4
+    assert (
+        await db.fetchval("SELECT satisfaction FROM incidents WHERE status = 'resolved' LIMIT 1")
+        == 4
+    )
 
 
 async def test_an_older_event_never_overwrites_a_newer_state(ingester, publish, db):
     resolved = dossier(DossierStatus.RESOLVED, minutes=120)
-    submitted = resolved.model_copy(update={
-        "event_id": uuid.uuid4(), "status": DossierStatus.SUBMITTED,
-        "occurred_at": BASE_TIME,
-    })
+    submitted = resolved.model_copy(
+        update={
+            "event_id": uuid.uuid4(),
+            "status": DossierStatus.SUBMITTED,
+            "occurred_at": BASE_TIME,
+        }
+    )
     await publish(topic_of(resolved), resolved.to_json())
     await wait_until(lambda: _has(db, "dossiers", resolved.dossier_id))
     await publish(topic_of(submitted), submitted.to_json())
@@ -141,26 +170,54 @@ BAD_MESSAGES = [
     ("ioc/v1/binh-duong/payment/di-an", b"this is not json", "not_json", "not JSON"),
     ("ioc/v1/binh-duong/payment/di-an", b"\xff\xfe\x00garbage", "not_utf8", "not UTF-8"),
     ("ioc/v1/binh-duong/payment/di-an", b"[1, 2, 3]", "not_json", "not a JSON object"),
-    ("ioc/v1/binh-duong/payment/di-an", {"amount_vnd": "150000"}, "schema",
-     "field 'amount_vnd': Input should be a valid integer"),
-    ("ioc/v1/binh-duong/payment/di-an", {"amount_vnd": -10}, "schema",
-     "field 'amount_vnd': Input should be greater than 0"),
+    (
+        "ioc/v1/binh-duong/payment/di-an",
+        {"amount_vnd": "150000"},
+        "schema",
+        "field 'amount_vnd': Input should be a valid integer",
+    ),
+    (
+        "ioc/v1/binh-duong/payment/di-an",
+        {"amount_vnd": -10},
+        "schema",
+        "field 'amount_vnd': Input should be greater than 0",
+    ),
     ("ioc/v1/binh-duong/payment/di-an", {"method": "gold_bars"}, "schema", "field 'method'"),
     ("ioc/v1/binh-duong/payment/di-an", {"gateway": None}, "schema", "field 'gateway'"),
-    ("ioc/v1/binh-duong/payment/di-an", {"-gateway": None}, "schema",
-     "field 'gateway': Field required"),
-    ("ioc/v1/binh-duong/payment/di-an", {"occurred_at": "2026-11-20T09:00:00"}, "schema",
-     "field 'occurred_at'"),
-    ("ioc/v1/binh-duong/payment/di-an", {"colour": "blue"}, "schema",
-     "field 'colour': unknown field"),
+    (
+        "ioc/v1/binh-duong/payment/di-an",
+        {"-gateway": None},
+        "schema",
+        "field 'gateway': Field required",
+    ),
+    (
+        "ioc/v1/binh-duong/payment/di-an",
+        {"occurred_at": "2026-11-20T09:00:00"},
+        "schema",
+        "field 'occurred_at'",
+    ),
+    (
+        "ioc/v1/binh-duong/payment/di-an",
+        {"colour": "blue"},
+        "schema",
+        "field 'colour': unknown field",
+    ),
     ("ioc/v1/binh-duong/payment/thu-dau-mot", {}, "topic_mismatch", "field 'district'"),
     ("ioc/v1/binh-duong/dossier/di-an", {}, "schema", "field 'schema_name'"),
     ("ioc/v1/binh-duong/weather/di-an", {}, "unknown_topic", "unknown feed 'weather'"),
     ("ioc/v1/binh-duong/payment", {}, "unknown_topic", "is not ioc/v1/"),
-    ("ioc/v1/binh-duong/payment/di-an", b"{" + b'"x": "' + b"a" * 70_000 + b'"}', "oversized",
-     "limit is"),
-    ("ioc/v1/binh-duong/payment/di-an", {"source": "bad\u0000byte"}, "db_rejected",
-     "database refused the row"),
+    (
+        "ioc/v1/binh-duong/payment/di-an",
+        b"{" + b'"x": "' + b"a" * 70_000 + b'"}',
+        "oversized",
+        "limit is",
+    ),
+    (
+        "ioc/v1/binh-duong/payment/di-an",
+        {"source": "bad\u0000byte"},
+        "db_rejected",
+        "database refused the row",
+    ),
 ]
 
 
@@ -216,7 +273,12 @@ async def test_migrations_apply_twice_on_empty_and_on_filled(postgres):
 
 async def test_event_tables_have_exactly_the_model_columns(db):
     for model in EVENT_TYPES.values():
-        columns = [r["column_name"] for r in await db.fetch(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = $1 "
-            "ORDER BY ordinal_position", model.table)]
+        columns = [
+            r["column_name"]
+            for r in await db.fetch(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = $1 "
+                "ORDER BY ordinal_position",
+                model.table,
+            )
+        ]
         assert columns == [*model.columns(), "ingested_at"], model.table

@@ -29,9 +29,13 @@ async def test_the_ingester_role_can_store_a_batch_and_cannot_drop_tables(databa
 
     conn = await asyncpg.connect(as_role(database, "ioc_ingester"))
     try:
-        for statement in ("DROP TABLE payment_events", "TRUNCATE dossier_events",
-                          "DELETE FROM dead_letters", "CREATE TABLE sneaky (x int)",
-                          "ALTER TABLE dossiers ADD COLUMN x int"):
+        for statement in (
+            "DROP TABLE payment_events",
+            "TRUNCATE dossier_events",
+            "DELETE FROM dead_letters",
+            "CREATE TABLE sneaky (x int)",
+            "ALTER TABLE dossiers ADD COLUMN x int",
+        ):
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
                 await conn.execute(statement)
     finally:
