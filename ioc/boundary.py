@@ -17,6 +17,11 @@ from ioc.models import EVENT_TYPES, Event
 from ioc.topics import TopicError, parse_feed_topic
 
 
+_SCHEMA_FEEDS = {
+    model.model_fields["schema_name"].default: feed for feed, model in EVENT_TYPES.items()
+}
+
+
 class Reason(StrEnum):
     """Why a message was dead-lettered; one metric label value each."""
 
@@ -82,6 +87,12 @@ def decode(
             return dead(Reason.NOT_JSON, f"payload is not JSON: {first['msg']}")
         if first["type"] == "model_type":
             return dead(Reason.NOT_JSON, "payload is not a JSON object")
+        if first["loc"] == ("schema_name",) and first.get("input") in _SCHEMA_FEEDS:
+            return dead(
+                Reason.TOPIC_MISMATCH,
+                f"field 'schema_name': payload is a {first['input']} event "
+                f"but the topic is the {where.feed.value} feed",
+            )
         return dead(Reason.SCHEMA, describe_validation_error(exc))
     for name, expected in (("province", where.province), ("district", where.district)):
         actual = getattr(event, name)

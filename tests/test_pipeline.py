@@ -203,7 +203,12 @@ BAD_MESSAGES = [
         "field 'colour': unknown field",
     ),
     ("ioc/v1/binh-duong/payment/thu-dau-mot", {}, "topic_mismatch", "field 'district'"),
-    ("ioc/v1/binh-duong/dossier/di-an", {}, "schema", "field 'schema_name'"),
+    (
+        "ioc/v1/binh-duong/dossier/di-an",
+        {},
+        "topic_mismatch",
+        "payload is a ioc.payment event but the topic is the dossier feed",
+    ),
     ("ioc/v1/binh-duong/weather/di-an", {}, "unknown_topic", "unknown feed 'weather'"),
     ("ioc/v1/binh-duong/payment", {}, "unknown_topic", "is not ioc/v1/"),
     (
