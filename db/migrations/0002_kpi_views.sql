@@ -33,40 +33,82 @@ SELECT
     END AS outcome
 FROM incidents AS i;
 
--- Headline figures per province, over everything stored (dashboards add time filters on the
--- facts views instead; tests compare these with the simulator profiles' targets).
-CREATE VIEW province_dossier_kpis AS
-SELECT
-    province,
-    count(*) AS dossiers,
-    avg(online::int)::double precision AS online_share,
-    (sum(fully_online::int)::double precision / nullif(sum(online::int), 0)) AS fully_online_share_of_online,
-    (count(*) FILTER (WHERE outcome IN ('early', 'on_time'))::double precision
-        / nullif(count(*) FILTER (WHERE outcome IN ('early', 'on_time', 'late')), 0)) AS on_time_rate,
-    (count(*) FILTER (WHERE is_late)::double precision / nullif(count(*), 0)) AS late_rate
-FROM dossier_facts
-GROUP BY province;
+-- Headline KPIs per province over a period [p_from, p_to), evaluated as of p_to: the same
+-- functions serve dashboards (with Grafana's time range), alert rules and the calibration
+-- tests. Definitions (DESIGN.md):
+--   online_share                  dossiers submitted online (fully or partly) / all submitted
+--   fully_online_share_of_online  of those submitted online, the share processed fully online
+--   on_time_rate                  of the dossiers (reports) already due by p_to and not
+--                                 rejected, the share finished by their due date; one still
+--                                 open past its due date counts as late
+--   late_rate                     (late still open + late already finished) / all submitted
+--   online_payment_rate           of the public-service fees paid successfully, the share
+--                                 paid online (a failed attempt is retried, so only successes
+--                                 count; otherwise one fee would count twice)
+-- They run with their owner's rights (SECURITY DEFINER, fixed search_path) so that read-only
+-- roles may call them without reading the tables themselves; they only ever read.
+CREATE FUNCTION kpi_dossiers(p_from timestamptz, p_to timestamptz)
+RETURNS TABLE (province text, dossiers bigint, online_share double precision,
+               fully_online_share_of_online double precision, on_time_rate double precision,
+               late_rate double precision)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    SELECT
+        d.province,
+        count(*),
+        avg((d.channel <> 'in_person')::int)::double precision,
+        sum((d.channel = 'fully_online')::int)::double precision
+            / nullif(sum((d.channel <> 'in_person')::int), 0),
+        count(*) FILTER (WHERE d.due_at < p_to AND d.status <> 'rejected'
+                         AND d.finished_at <= d.due_at)::double precision
+            / nullif(count(*) FILTER (WHERE d.due_at < p_to AND d.status <> 'rejected'), 0),
+        count(*) FILTER (WHERE d.status <> 'rejected' AND d.due_at < p_to
+                         AND (d.finished_at IS NULL OR d.finished_at > d.due_at))::double precision
+            / nullif(count(*), 0)
+    FROM dossiers AS d
+    WHERE d.submitted_at >= p_from AND d.submitted_at < p_to
+    GROUP BY d.province
+$$;
 
-CREATE VIEW province_payment_kpis AS
-SELECT
-    province,
-    count(*) AS payments,
-    (count(*) FILTER (WHERE sector = 'public_service' AND channel = 'online')::double precision
-        / nullif(count(*) FILTER (WHERE sector = 'public_service'), 0)) AS online_payment_rate,
-    (count(*) FILTER (WHERE method <> 'cash')::double precision / nullif(count(*), 0)) AS cashless_share,
-    (count(*) FILTER (WHERE status = 'success')::double precision
-        / nullif(count(*) FILTER (WHERE status IN ('success', 'failed')), 0)) AS success_rate,
-    sum(amount_vnd) FILTER (WHERE status = 'success') AS amount_vnd
-FROM payment_events
-GROUP BY province;
+CREATE FUNCTION kpi_payments(p_from timestamptz, p_to timestamptz)
+RETURNS TABLE (province text, payments bigint, online_payment_rate double precision,
+               cashless_share double precision, success_rate double precision,
+               amount_vnd numeric)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    SELECT
+        p.province,
+        count(*),
+        count(*) FILTER (WHERE p.sector = 'public_service' AND p.status = 'success'
+                         AND p.channel = 'online')::double precision
+            / nullif(count(*) FILTER (WHERE p.sector = 'public_service'
+                                      AND p.status = 'success'), 0),
+        count(*) FILTER (WHERE p.method <> 'cash')::double precision / nullif(count(*), 0),
+        count(*) FILTER (WHERE p.status = 'success')::double precision
+            / nullif(count(*) FILTER (WHERE p.status IN ('success', 'failed')), 0),
+        sum(p.amount_vnd) FILTER (WHERE p.status = 'success')
+    FROM payment_events AS p
+    WHERE p.occurred_at >= p_from AND p.occurred_at < p_to
+    GROUP BY p.province
+$$;
 
-CREATE VIEW province_incident_kpis AS
-SELECT
-    province,
-    count(*) AS reports,
-    count(*) FILTER (WHERE outcome IN ('open', 'overdue')) AS open_reports,
-    count(*) FILTER (WHERE outcome = 'overdue') AS overdue_reports,
-    (count(*) FILTER (WHERE outcome = 'on_time')::double precision
-        / nullif(count(*) FILTER (WHERE outcome IN ('on_time', 'late')), 0)) AS on_time_rate
-FROM incident_facts
-GROUP BY province;
+CREATE FUNCTION kpi_incidents(p_from timestamptz, p_to timestamptz)
+RETURNS TABLE (province text, reports bigint, open_reports bigint, overdue_reports bigint,
+               on_time_rate double precision)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    SELECT
+        i.province,
+        count(*),
+        count(*) FILTER (WHERE i.finished_at IS NULL OR i.finished_at >= p_to),
+        count(*) FILTER (WHERE (i.finished_at IS NULL OR i.finished_at >= p_to)
+                         AND i.due_at < p_to),
+        count(*) FILTER (WHERE i.due_at < p_to AND i.status <> 'rejected'
+                         AND i.finished_at <= i.due_at)::double precision
+            / nullif(count(*) FILTER (WHERE i.due_at < p_to AND i.status <> 'rejected'), 0)
+    FROM incidents AS i
+    WHERE i.reported_at >= p_from AND i.reported_at < p_to
+    GROUP BY i.province
+$$;
+
+-- Everything stored, as of now.
+CREATE VIEW province_dossier_kpis AS SELECT * FROM kpi_dossiers('-infinity', now());
+CREATE VIEW province_payment_kpis AS SELECT * FROM kpi_payments('-infinity', now());
+CREATE VIEW province_incident_kpis AS SELECT * FROM kpi_incidents('-infinity', now());

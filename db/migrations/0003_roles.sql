@@ -41,6 +41,10 @@ GRANT SELECT ON provinces, districts, dossier_events, payment_events, incident_e
     dossiers, incidents, dead_letters TO ioc_alerter;
 GRANT SELECT ON dossier_facts, incident_facts, province_dossier_kpis, province_payment_kpis,
     province_incident_kpis TO ioc_alerter;
+-- the KPI functions read with their owner's rights: only the roles that need them may call
+-- them (functions are executable by PUBLIC by default)
+REVOKE EXECUTE ON FUNCTION kpi_dossiers, kpi_payments, kpi_incidents FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION kpi_dossiers, kpi_payments, kpi_incidents TO ioc_alerter, ioc_grafana;
 
 GRANT SELECT ON provinces, districts TO ioc_grafana;
 GRANT SELECT ON dossier_facts, incident_facts, province_dossier_kpis, province_payment_kpis,

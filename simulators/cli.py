@@ -1,0 +1,290 @@
+"""``ioc-sim``: run the feed simulators against a broker.
+
+    ioc-sim run [--province CODE ...] [--seed N] [--speed X] [--duration S | --count N]
+    ioc-sim backfill --days N [--province CODE ...] [--seed N] [--scale F]
+    ioc-sim scenario NAME [--province P] [--target T] [--minutes M]
+
+The broker comes from ``--mqtt-url`` or ``IOC_MQTT_URL`` (default mqtt://127.0.0.1:1883).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from ioc.models import VN_TZ
+from ioc.settings import MqttUrl, Settings
+from simulators.control import ScenarioCommand, listen, send
+from simulators.engine import SCENARIOS, Simulation
+from simulators.profiles import PROFILES, ProvinceProfile
+from simulators.publisher import Publisher, default_client_id
+from simulators.runner import LiveRun, RunStats, SystemClock, backfill
+
+console = Console(stderr=True)
+
+
+def _mqtt_url(value: str | None) -> MqttUrl:
+    if value is None:
+        return Settings().mqtt
+    try:
+        return MqttUrl(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--mqtt-url") from None
+
+
+def _ca_file(value: Path | None) -> Path | None:
+    return value if value is not None else Settings().mqtt_ca_file
+
+
+def _profiles(codes: tuple[str, ...]) -> list[ProvinceProfile]:
+    return [PROFILES[code] for code in (codes or tuple(PROFILES))]
+
+
+def _options(*decorators: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def apply(function: Any) -> Any:
+        for decorator in reversed(decorators):
+            function = decorator(function)
+        return function
+
+    return apply
+
+
+broker_options = _options(
+    click.option("--mqtt-url", help="mqtt://user:pass@host:port (default: $IOC_MQTT_URL)."),
+    click.option("--ca-file", type=click.Path(path_type=Path, dir_okay=False),
+                 help="CA bundle for mqtts:// (default: $IOC_MQTT_CA_FILE)."),
+    click.option("--client-id", help="MQTT client id (default: ioc-sim-<pid>)."),
+)
+
+simulation_options = _options(
+    click.option("--province", "provinces", multiple=True, type=click.Choice(sorted(PROFILES)),
+                 help="Simulate this province (repeatable; default: all)."),
+    click.option("--seed", type=int, default=1, show_default=True,
+                 help="Same seed, same events (ids included)."),
+    click.option("--scale", type=click.FloatRange(min=0), default=1.0, show_default=True,
+                 help="Multiplies every rate (0.1 = a tenth of the real load)."),
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--log-level", default=None, help="Logging level (default: $IOC_LOG_LEVEL).")
+def main(log_level: str | None) -> None:
+    """Simulated IOC feeds: dossiers, payments and field reports of three provinces."""
+    level = (log_level or Settings().log_level).upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _on_signals(stop: Callable[[], None]) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop)
+
+
+def _summary(stats: RunStats) -> None:
+    console.print(
+        f"published {stats.published:,} of {stats.generated:,} events in {stats.seconds:.1f} s "
+        f"({stats.rate:,.0f} events/s); reconnects {stats.reconnects}, retries {stats.retries}"
+        + (f", [red]{stats.failed} not published[/red]" if stats.failed else "")
+    )
+
+
+@main.command()
+@simulation_options
+@broker_options
+@click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=1.0,
+              show_default=True, help="Simulated seconds per wall-clock second.")
+@click.option("--duration", type=click.FloatRange(min=0), help="Stop after this many seconds.")
+@click.option("--count", type=click.IntRange(min=1), help="Stop after this many events.")
+@click.option("--warmup-days", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Start with the backlog of open dossiers and reports of this many days "
+                   "(not published).")
+@click.option("--backfill-days", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="First publish this many days of history, then go on live with the same "
+                   "simulation (backfilled dossiers complete live).")
+def run(
+    provinces: tuple[str, ...], seed: int, scale: float, mqtt_url: str | None,
+    ca_file: Path | None, client_id: str | None, speed: float, duration: float | None,
+    count: int | None, warmup_days: float, backfill_days: float,
+) -> None:
+    """Publish events live: simulated time starts now and runs SPEED times the wall clock.
+
+    Listens on ioc/control/v1/scenario for `ioc-sim scenario` commands. Ctrl-C stops cleanly.
+    """
+    if duration is not None and count is not None:
+        raise click.UsageError("give --duration or --count, not both")
+    url = _mqtt_url(mqtt_url)
+    profiles = _profiles(provinces)
+    client = client_id or default_client_id()
+
+    async def go() -> RunStats:
+        clock = SystemClock()
+        now, started = clock.now(), clock.monotonic()
+        sim = Simulation(profiles, seed=seed, start=now - timedelta(days=backfill_days),
+                         scale=scale, warmup=timedelta(days=warmup_days))
+        console.print(
+            f"ioc-sim run: {', '.join(p.code for p in profiles)}; seed {seed}, scale {scale}, "
+            f"speed {speed}x; broker {url!r}"
+        )
+        async with Publisher(url, client_id=client, ca_file=_ca_file(ca_file)) as publisher:
+            live = LiveRun(sim, publisher, speed=speed, duration=duration, count=count,
+                           clock=clock, sim_start=now)
+            _on_signals(live.stop.set)
+            if backfill_days:
+                stats = await backfill(sim, publisher, end=now, stop=live.stop, clock=clock)
+                console.print(f"backfilled {stats.generated:,} events ({stats.rate:,.0f}/s)")
+                live.generated = stats.generated
+            control = asyncio.create_task(
+                listen(url, live.apply, client_id=f"{client}-control", ca_file=_ca_file(ca_file))
+            )
+            status = asyncio.create_task(_status(live, publisher))
+            try:
+                stats = await live.run()
+                # the whole command, backfill included
+                stats.seconds = clock.monotonic() - started
+                return stats
+            finally:
+                for task in (control, status):
+                    task.cancel()
+                await asyncio.gather(control, status, return_exceptions=True)
+
+    _summary(asyncio.run(go()))
+
+
+async def _status(live: LiveRun, publisher: Publisher, every: float = 10.0) -> None:
+    while True:
+        await asyncio.sleep(every)
+        console.print(
+            f"simulated {live.sim_time().isoformat(timespec='seconds')}: "
+            f"{publisher.published:,} published"
+            + ("" if publisher.connected else " [yellow](reconnecting)[/yellow]")
+        )
+
+
+@main.command(name="backfill")
+@simulation_options
+@broker_options
+@click.option("--days", type=click.FloatRange(min=0, min_open=True), required=True,
+              help="Days of history, ending now.")
+def backfill_command(
+    provinces: tuple[str, ...], seed: int, scale: float, mqtt_url: str | None,
+    ca_file: Path | None, client_id: str | None, days: float,
+) -> None:
+    """Publish DAYS of history ending now, as fast as the broker takes it."""
+    url = _mqtt_url(mqtt_url)
+    profiles = _profiles(provinces)
+
+    async def go() -> RunStats:
+        clock = SystemClock()
+        end = clock.now()
+        start = end - timedelta(days=days)
+        sim = Simulation(profiles, seed=seed, start=start, scale=scale)
+        stop = asyncio.Event()
+        _on_signals(stop.set)
+        columns = (
+            TextColumn("[bold]backfill"), BarColumn(), TaskProgressColumn(),
+            TextColumn("{task.fields[at]}"), TextColumn("{task.fields[events]:,} events"),
+            TimeElapsedColumn(), TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task("backfill", total=days * 86_400, at="", events=0)
+
+            def advance(at: datetime, generated: int) -> None:
+                progress.update(task, completed=(at - start).total_seconds(), events=generated,
+                                at=at.strftime("%Y-%m-%d %H:%M"))
+
+            async with Publisher(url, client_id=client_id or default_client_id(),
+                                 ca_file=_ca_file(ca_file)) as publisher:
+                return await backfill(sim, publisher, end=end, stop=stop, progress=advance,
+                                      clock=clock)
+
+    _summary(asyncio.run(go()))
+
+
+@main.command()
+@simulation_options
+@click.option("--days", type=click.FloatRange(min=0, min_open=True), default=30.0,
+              show_default=True, help="Simulated days to generate.")
+def bench(provinces: tuple[str, ...], seed: int, scale: float, days: float) -> None:
+    """Generate DAYS of events without publishing them; print the generation rate."""
+    import resource
+    import time
+    from collections import Counter
+
+    profiles = _profiles(provinces)
+    start = datetime(2024, 9, 1, tzinfo=VN_TZ)  # fixed, so runs are comparable
+    sim = Simulation(profiles, seed=seed, start=start, scale=scale)
+    feeds: Counter[str] = Counter()
+    began = time.perf_counter()
+    for event in sim.events_until(start + timedelta(days=days)):
+        feeds[event.feed.value] += 1
+    seconds = time.perf_counter() - began
+    total = sum(feeds.values())
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    console.print(
+        f"generated {total:,} events ({', '.join(f'{k} {v:,}' for k, v in sorted(feeds.items()))})"
+        f" in {seconds:.1f} s: {total / seconds:,.0f} events/s; peak RSS {peak_mb:,.0f} MB"
+    )
+
+
+@main.command()
+@click.argument("name", type=click.Choice(SCENARIOS))
+@click.option("--province", type=click.Choice(sorted(PROFILES)),
+              help="Only this province (default: every province the simulator runs).")
+@click.option("--target", help="Gateway slug, district code or feed name (see below).")
+@click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=15.0,
+              show_default=True, help="How long, in simulated minutes.")
+@broker_options
+def scenario(
+    name: str, province: str | None, target: str | None, minutes: float,
+    mqtt_url: str | None, ca_file: Path | None, client_id: str | None,
+) -> None:
+    """Switch scenario NAME on in the running `ioc-sim run` processes.
+
+    \b
+    gateway-outage  payments through gateway TARGET fail (default: the busiest one)
+    portal-down     no dossier submissions; they resume when it is over
+    flood           a surge of flooding reports from district TARGET
+    feed-silent     feed TARGET (dossier, payment, incident; default: all) goes quiet
+    """
+    command = ScenarioCommand(scenario=name, province=province, target=target,  # type: ignore[arg-type]
+                              minutes=minutes)
+    # Refuse what a simulator would refuse, before sending it.
+    now = SystemClock().now()
+    probe = Simulation(_profiles((province,) if province else ()), seed=0, start=now, scale=0)
+    try:
+        command.apply(probe, now)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--target") from None
+    url = _mqtt_url(mqtt_url)
+    try:
+        asyncio.run(send(url, command, client_id=client_id or default_client_id("ioc-sim-ctl"),
+                         ca_file=_ca_file(ca_file)))
+    except aiomqtt.MqttError as exc:
+        raise click.ClickException(f"could not reach the broker {url!r}: {exc}") from None
+    console.print(
+        f"sent {command.model_dump_json()} to {url!r}; every running `ioc-sim run` applies it "
+        f"from its current simulated time for {minutes:g} simulated minutes"
+    )
+
+
+if __name__ == "__main__":
+    main()
