@@ -13,9 +13,10 @@ import contextlib
 import os
 import signal
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
+from pydantic import SecretStr
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
@@ -23,7 +24,7 @@ from rich.table import Table
 from ioc.db import migrate
 from ioc.ingester import Ingester
 from ioc.local import LocalMosquitto, LocalPostgres, free_port
-from ioc.models import EVENT_TYPES, Feed
+from ioc.models import EVENT_TYPES, VN_TZ, Feed
 from ioc.service import build_ingester, run_ingester
 from ioc.settings import Settings
 
@@ -39,13 +40,28 @@ async def _last_event_time(dsn: str) -> datetime | None:
         await conn.close()
 
 
+async def _drain(ingester: Ingester, published: int, timeout: float = 15.0) -> None:
+    """Wait until the ingester has received what was published (or is idle for a second)."""
+    deadline = time.monotonic() + timeout
+    last, idle_since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        stats = ingester.stats
+        if stats.received >= published and ingester.source.pending() == 0:
+            return
+        if stats.received != last:
+            last, idle_since = stats.received, time.monotonic()
+        elif time.monotonic() - idle_since > 1.0:
+            return  # the rest stays queued in the broker for the next run's session
+        await asyncio.sleep(0.1)
+
+
 class Summary:
     """What the terminal shows: per-feed rates, totals, dead letters, acknowledgement lag."""
 
     def __init__(self, ingester: Ingester) -> None:
         self.ingester = ingester
-        self.published: dict[str, int] = {f.value: 0 for f in Feed}
         self.phase = "starting"
+        self.published = 0
         self.sim_time: datetime | None = None
         self._history: list[tuple[float, dict[str, int]]] = []
 
@@ -57,24 +73,24 @@ class Summary:
         then, before = self._history[0]
         span = max(now - then, 1e-6)
         table = Table(title=f"IOC demo — {self.phase}", caption="Ctrl-C stops everything cleanly")
-        for column in ("feed", "published", "stored events", "events/s (5 s)"):
-            table.add_column(column, justify="right" if column != "feed" else "left")
+        table.add_column("feed")
+        table.add_column("events received", justify="right")
+        table.add_column("events/s (5 s)", justify="right")
         for feed in Feed:
             count = stats.by_feed.get(feed.value, 0)
             rate = (count - before.get(feed.value, 0)) / span if len(self._history) > 1 else 0.0
-            table.add_row(
-                feed.value, f"{self.published[feed.value]:,}", f"{count:,}", f"{rate:,.1f}"
-            )
+            table.add_row(feed.value, f"{count:,}", f"{rate:,.1f}")
         lag = (time.time() - stats.last_commit_at) if stats.last_commit_at else None
         table.add_section()
-        table.add_row("rows stored", "", f"{stats.stored:,}", "")
-        table.add_row("duplicates ignored", "", f"{stats.duplicates:,}", "")
-        table.add_row("dead letters", "", f"{stats.dead_lettered:,}", "")
-        table.add_row("awaiting ack", "", f"{self.ingester.source.pending():,}", "")
-        table.add_row("since last commit", "", f"{lag:.1f} s" if lag is not None else "-", "")
+        table.add_row("published by the simulators", f"{self.published:,}", "")
+        table.add_row("rows stored", f"{stats.stored:,}", "")
+        table.add_row("duplicates ignored", f"{stats.duplicates:,}", "")
+        table.add_row("dead letters", f"{stats.dead_lettered:,}", "")
+        table.add_row("awaiting acknowledgement", f"{self.ingester.source.pending():,}", "")
+        table.add_row("since the last commit", f"{lag:.1f} s" if lag is not None else "-", "")
         if self.sim_time:
             table.add_row(
-                "simulated time", "", f"{self.sim_time.astimezone():%Y-%m-%d %H:%M:%S}", ""
+                "simulated time", f"{self.sim_time.astimezone(VN_TZ):%Y-%m-%d %H:%M:%S}", ""
             )
         return table
 
@@ -88,10 +104,11 @@ async def _demo(
     seed: int | None,
     duration: float | None,
 ) -> None:
+    from simulators.control import listen
     from simulators.engine import Simulation
-    from simulators.publisher import Publisher
-
     from simulators.profiles import PROFILES
+    from simulators.publisher import Publisher
+    from simulators.runner import LiveRun, SystemClock, backfill
 
     console = Console()
     state = settings.state_dir
@@ -105,32 +122,40 @@ async def _demo(
         if "IOC_MQTT_URL" not in os.environ:
             console.print("starting Mosquitto …")
             broker = services.enter_context(LocalMosquitto(state / "mosquitto", port=free_port()))
-            settings = settings.model_copy(update={"mqtt_url": type(settings.mqtt_url)(broker.url)})
+            settings = settings.model_copy(update={"mqtt_url": SecretStr(broker.url)})
         if settings.database_url is None:
             console.print(f"starting PostgreSQL (data in {state / 'postgres'}) …")
             pg = services.enter_context(LocalPostgres(state / "postgres", durable=True))
-            settings = settings.model_copy(update={"database_url": type(settings.mqtt_url)(pg.dsn)})
+            settings = settings.model_copy(update={"database_url": SecretStr(pg.dsn)})
         dsn = settings.dsn()
         applied = await migrate(dsn)
         console.print(f"schema: {', '.join(applied) if applied else 'up to date'}")
         console.print(f"broker {settings.mqtt!r}, database {dsn.split('@')[-1]}")
 
         ingester = build_ingester(settings, client_id="ioc-demo-ingester")
+        ingest_stop = asyncio.Event()  # set last: the ingester drains what was published
         ingest_task = asyncio.create_task(
             run_ingester(
                 ingester,
                 metrics_host=settings.ingest_metrics_host,
                 metrics_port=0,
-                stop=stop,
+                stop=ingest_stop,
                 handle_signals=False,
             )
         )
         summary = Summary(ingester)
-        now = datetime.now(UTC)
+        # A first run's session has no subscription until SUBACK: nothing may be published
+        # before it, or it would not be queued for the ingester.
+        while not ingester.source.subscribed:
+            if ingest_task.done():
+                await ingest_task  # raises what stopped it
+            await asyncio.sleep(0.05)
+        clock = SystemClock()
+        now = clock.now()
         last = await _last_event_time(dsn)
         start = now - timedelta(hours=backfill_hours)
         if last is not None and last > start:
-            start = min(last, now)
+            start = min(last, now)  # a second run continues where the first stopped
         simulation = Simulation(
             list(PROFILES.values()),
             seed=seed if seed is not None else int(time.time()),
@@ -140,47 +165,60 @@ async def _demo(
 
         async def simulate() -> None:
             async with Publisher(settings.mqtt, client_id=f"ioc-demo-sim-{os.getpid()}") as pub:
-                summary.phase = (
-                    f"backfilling {(now - start).total_seconds() / 3600:.1f} h of history"
+                live = LiveRun(simulation, pub, speed=speed, clock=clock, sim_start=now)
+                stop_task = asyncio.create_task(stop.wait())
+                stop_task.add_done_callback(lambda _: live.stop.set())
+                hours = (now - start).total_seconds() / 3600
+                summary.phase = f"backfilling {hours:.1f} h of history"
+
+                def progress(at: datetime, _generated: int) -> None:
+                    summary.sim_time, summary.published = at, pub.published
+
+                await backfill(
+                    simulation, pub, end=now, stop=live.stop, progress=progress, clock=clock
                 )
-                for event in simulation.events_until(now):
-                    if stop.is_set():
-                        return
-                    await pub.publish(event)
-                    summary.published[event.feed.value] += 1
-                summary.phase = f"live at {speed:g}x"
-                wall0, sim0 = time.monotonic(), now
-                while not stop.is_set():
-                    await asyncio.sleep(0.2)
-                    summary.sim_time = sim0 + timedelta(seconds=(time.monotonic() - wall0) * speed)
-                    for event in simulation.events_until(summary.sim_time):
-                        await pub.publish(event)
-                        summary.published[event.feed.value] += 1
+                summary.phase = f"live at {speed:g}x (ioc-sim scenario NAME provokes alerts)"
+                control = asyncio.create_task(
+                    listen(settings.mqtt, live.apply, client_id=f"ioc-demo-control-{os.getpid()}")
+                )
+                runner = asyncio.create_task(live.run())
+                try:
+                    while not runner.done():
+                        summary.sim_time, summary.published = live.sim_time(), pub.published
+                        await asyncio.wait([runner], timeout=0.5)
+                    await runner
+                finally:
+                    for task in (control, stop_task):
+                        task.cancel()
+                    await asyncio.gather(control, stop_task, return_exceptions=True)
 
         sim_task = asyncio.create_task(simulate())
         started = time.monotonic()
-        with Live(summary.render(), console=console, refresh_per_second=2) as live:
+        with Live(summary.render(), console=console, refresh_per_second=2) as live_view:
             while not stop.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 0.5)
-                live.update(summary.render())
-                if sim_task.done() and sim_task.exception():
+                live_view.update(summary.render())
+                if sim_task.done():
                     stop.set()
                 if duration is not None and time.monotonic() - started > duration:
                     stop.set()
             summary.phase = "stopping"
-            live.update(summary.render())
-        stop.set()
+            live_view.update(summary.render())
         sim_error = None
         try:
             await asyncio.wait_for(sim_task, 15)
         except Exception as exc:  # reported below, after a clean shutdown
             sim_error = exc
+        summary.phase = "storing what is still in flight"
+        await _drain(ingester, summary.published)
+        ingest_stop.set()
         await asyncio.wait_for(ingest_task, 30)
+        summary.phase = "stopped"
         console.print(summary.render())
         if sim_error:
             console.print(f"[red]simulator stopped with an error: {sim_error!r}[/red]")
-        console.print("stopped cleanly")
+        console.print("stopped cleanly; data kept in the database for the next run")
 
 
 def run_demo(settings: Settings, **options: object) -> None:

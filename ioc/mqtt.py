@@ -54,6 +54,11 @@ class Received:
 
 class MessageSource(Protocol):
     connected: bool
+    subscribed: bool
+    """True once the broker has granted the subscription (SUBACK) on the current connection.
+
+    Until then a persistent session that is new has no subscription, and messages published
+    meanwhile are not queued for it: whoever starts publishers should wait for this."""
 
     async def __aenter__(self) -> Self: ...
 
@@ -94,6 +99,7 @@ class PahoSource:
         )
         self.max_pending = max_pending
         self.connected = False
+        self.subscribed = False
         self.connect_failures = 0
         self._keepalive = keepalive
         self._protocol = protocol
@@ -130,6 +136,7 @@ class PahoSource:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
         self._client.on_connect_fail = self._on_connect_fail
 
     # -- paho's network thread ---------------------------------------------------------------
@@ -152,8 +159,15 @@ class PahoSource:
         log.info("mqtt connected", extra={"session_present": flags.session_present})
         client.subscribe(self.topic_filter, qos=1)
 
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        if any(code.is_failure for code in reason_codes):
+            self._log_state(f"subscription to {self.topic_filter} refused: {reason_codes}")
+            return
+        self.subscribed = True
+
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self.connected = False
+        self.subscribed = False
         if not self._stopping:
             self._log_state(f"disconnected: {reason_code}; reconnecting")
 

@@ -72,10 +72,9 @@ async def ingester(
     stop = asyncio.Event()
     task = asyncio.create_task(run_ingester(service, stop=stop, handle_signals=False))
     deadline = time.monotonic() + 10
-    while not source.connected:
-        assert time.monotonic() < deadline, "the ingester did not connect to the broker"
+    while not source.subscribed:
+        assert time.monotonic() < deadline, "the ingester did not subscribe"
         await asyncio.sleep(0.02)
-    await asyncio.sleep(0.2)  # the SUBACK follows the CONNACK
     yield service
     stop.set()
     await asyncio.wait_for(task, 20)
