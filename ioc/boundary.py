@@ -7,6 +7,7 @@ which field is wrong and why. Nothing here raises for bad input.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -15,6 +16,8 @@ from pydantic import ValidationError
 
 from ioc.models import EVENT_TYPES, Event
 from ioc.topics import TopicError, parse_feed_topic
+
+log = logging.getLogger(__name__)
 
 
 _SCHEMA_FEEDS = {
@@ -32,6 +35,7 @@ class Reason(StrEnum):
     SCHEMA = "schema"
     TOPIC_MISMATCH = "topic_mismatch"
     DB_REJECTED = "db_rejected"
+    DECODE_FAILED = "decode_failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +65,23 @@ def describe_validation_error(error: ValidationError, limit: int = 5) -> str:
 def decode(
     topic: str, payload: bytes, *, received_at: datetime, max_payload_bytes: int
 ) -> Event | DeadLetter:
-    """Turn one MQTT message into a validated event, or a dead letter with the reason."""
+    """Turn one MQTT message into a validated event, or a dead letter with the reason.
+
+    Never raises: a bug here must cost one message (kept as a dead letter), not the
+    ingester, which would otherwise crash on the same redelivered message forever.
+    """
+    try:
+        return _decode(topic, payload, received_at, max_payload_bytes)
+    except Exception as exc:
+        log.exception("decoding failed", extra={"topic": topic})
+        return DeadLetter(
+            topic, payload, Reason.DECODE_FAILED, f"decoding failed: {exc!r}", received_at
+        )
+
+
+def _decode(
+    topic: str, payload: bytes, received_at: datetime, max_payload_bytes: int
+) -> Event | DeadLetter:
 
     def dead(reason: Reason, detail: str) -> DeadLetter:
         return DeadLetter(topic, payload, reason, detail, received_at)
@@ -87,10 +107,15 @@ def decode(
             return dead(Reason.NOT_JSON, f"payload is not JSON: {first['msg']}")
         if first["type"] == "model_type":
             return dead(Reason.NOT_JSON, "payload is not a JSON object")
-        if first["loc"] == ("schema_name",) and first.get("input") in _SCHEMA_FEEDS:
+        claimed = first.get("input")
+        if (
+            first["loc"] == ("schema_name",)
+            and isinstance(claimed, str)
+            and claimed in _SCHEMA_FEEDS
+        ):
             return dead(
                 Reason.TOPIC_MISMATCH,
-                f"field 'schema_name': payload is a {first['input']} event "
+                f"field 'schema_name': payload is a {claimed} event "
                 f"but the topic is the {where.feed.value} feed",
             )
         return dead(Reason.SCHEMA, describe_validation_error(exc))

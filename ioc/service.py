@@ -8,9 +8,10 @@ import logging
 import signal
 
 from ioc import metrics
+from ioc.fastmqtt import FastSource
 from ioc.ingester import Ingester, IngestStats
 from ioc.metrics import HealthServer
-from ioc.mqtt import PahoSource
+from ioc.mqtt import MessageSource, PahoSource
 from ioc.settings import Settings
 from ioc.store import Store
 from ioc.topics import FEED_FILTER
@@ -18,8 +19,10 @@ from ioc.topics import FEED_FILTER
 log = logging.getLogger(__name__)
 
 
-def build_ingester(settings: Settings, *, client_id: str | None = None) -> Ingester:
-    source = PahoSource(
+def build_source(settings: Settings, *, client_id: str | None = None) -> MessageSource:
+    """The receive path chosen by IOC_INGEST_CLIENT: ``FastSource`` or ``PahoSource``."""
+    source_class = FastSource if settings.ingest_client == "fast" else PahoSource
+    return source_class(
         settings.mqtt,
         FEED_FILTER,
         client_id=client_id or settings.ingest_client_id,
@@ -28,6 +31,10 @@ def build_ingester(settings: Settings, *, client_id: str | None = None) -> Inges
         protocol=settings.mqtt_protocol,
         ca_file=str(settings.mqtt_ca_file) if settings.mqtt_ca_file else None,
     )
+
+
+def build_ingester(settings: Settings, *, client_id: str | None = None) -> Ingester:
+    source = build_source(settings, client_id=client_id)
     return Ingester(
         source,
         Store(settings.dsn()),

@@ -7,6 +7,7 @@ documentation. The defaults are development defaults: a broker and a database on
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, field_validator
@@ -59,6 +60,10 @@ class Settings(BaseSettings):
     )
     state_dir: Path = Field(default_factory=default_state_dir)
 
+    ingest_client: Literal["fast", "paho"] = Field(
+        default="fast",
+        description="MQTT receive path: fast (asyncio + ioc.mqttwire) or paho (paho-mqtt).",
+    )
     ingest_client_id: str = Field(
         default="ioc-ingester-1",
         description="Stable MQTT client id: the broker keeps its session's queue while away.",

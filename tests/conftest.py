@@ -18,6 +18,7 @@ import asyncpg
 import pytest
 
 from ioc.db import migrate
+from ioc.fastmqtt import FastSource
 from ioc.ingester import Ingester
 from ioc.local import LocalMosquitto, LocalPostgres
 from ioc.mqtt import PahoSource
@@ -62,12 +63,14 @@ def client_id(request: pytest.FixtureRequest) -> str:
     return f"test-{request.node.name}-{os.getpid()}"[:60]
 
 
-@pytest.fixture
+@pytest.fixture(params=["fast", "paho"])
 async def ingester(
-    broker: LocalMosquitto, database: str, client_id: str
+    request: pytest.FixtureRequest, broker: LocalMosquitto, database: str, client_id: str
 ) -> AsyncIterator[Ingester]:
-    """An ingester running in this event loop, subscribed before the fixture returns."""
-    source = PahoSource(MqttUrl(broker.url), FEED_FILTER, client_id=client_id, max_pending=2000)
+    """An ingester running in this event loop, subscribed before the fixture returns; once
+    with each receive path (FastSource, PahoSource)."""
+    source_class = FastSource if request.param == "fast" else PahoSource
+    source = source_class(MqttUrl(broker.url), FEED_FILTER, client_id=client_id, max_pending=2000)
     service = Ingester(source, Store(database), batch_size=500, flush_interval=0.02)
     stop = asyncio.Event()
     task = asyncio.create_task(run_ingester(service, stop=stop, handle_signals=False))

@@ -209,6 +209,8 @@ BAD_MESSAGES = [
         "topic_mismatch",
         "payload is a ioc.payment event but the topic is the dossier feed",
     ),
+    ("ioc/v1/binh-duong/payment/di-an", {"schema_name": {"not": "a string"}}, "schema",
+     "field 'schema_name'"),
     ("ioc/v1/binh-duong/weather/di-an", {}, "unknown_topic", "unknown feed 'weather'"),
     ("ioc/v1/binh-duong/payment", {}, "unknown_topic", "is not ioc/v1/"),
     (
