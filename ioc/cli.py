@@ -126,7 +126,7 @@ def dead_letters(limit: int, reason: str | None) -> None:
 
 
 @main.command()
-@click.option("--speed", default=60.0, show_default=True, help="Simulated seconds per real second.")
+@click.option("--speed", default=1.0, show_default=True, help="Simulated seconds per real second.")
 @click.option("--scale", default=1.0, show_default=True, help="Multiplies every feed's rate.")
 @click.option(
     "--backfill-hours",
@@ -178,6 +178,15 @@ def bench(ctx: click.Context, events: int, publishers: int, durable: bool) -> No
 
     run_bench(settings, events=events, publishers=publishers, durable=durable)
 
+
+def _add_subsystem_commands() -> None:
+    """Commands that live beside their subsystem: ``ioc alert``/``ioc alerts`` (alerting)."""
+    from ioc.alerting.cli import register as register_alerting
+
+    register_alerting(main)
+
+
+_add_subsystem_commands()
 
 if __name__ == "__main__":
     main()

@@ -85,6 +85,32 @@ class Settings(BaseSettings):
     )
     ingest_metrics_host: str = "127.0.0.1"
 
+    alert_rules: Path | None = Field(
+        default=None,
+        description="Your rule file, or a directory of *.yml rule files (alerts/rules.yml format).",
+    )
+    alert_default_rules: bool = Field(
+        default=True, description="Also load the shipped alerts/rules.yml."
+    )
+    alert_subscribers: Path | None = Field(
+        default=None,
+        description="Subscriber file (alerts/subscribers.example.yml format); unset: no notices.",
+    )
+    alert_interval_seconds: float = Field(default=15.0, ge=1.0, le=3600.0)
+    alert_dashboard_url: str = Field(
+        default="http://localhost:3000/d/ioc-overview",
+        description="The dashboard a notification links to (with ?var-province=...).",
+    )
+    alert_smtp_url: SecretStr | None = Field(
+        default=None,
+        description="smtp://user:pass@host:port (smtps:// for implicit TLS); unset: no e-mail.",
+    )
+    alert_smtp_starttls: bool = Field(default=False, description="Require STARTTLS on smtp://.")
+    alert_smtp_from: str = Field(default="IOC Alerts <ioc-alerts@localhost>")
+    alert_mqtt_client_id: str = Field(default="ioc-alerter-1")
+    alert_metrics_port: int = Field(default=9109, ge=0, le=65535, description="0 disables.")
+    alert_metrics_host: str = "127.0.0.1"
+
     log_level: str = Field(default="WARNING")
 
     @field_validator("mqtt_protocol")
@@ -98,6 +124,15 @@ class Settings(BaseSettings):
     @classmethod
     def _check_mqtt_url(cls, value: SecretStr) -> SecretStr:
         MqttUrl(value.get_secret_value())
+        return value
+
+    @field_validator("alert_smtp_url")
+    @classmethod
+    def _check_smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            scheme = urlsplit(value.get_secret_value()).scheme
+            if scheme not in ("smtp", "smtps"):
+                raise ValueError(f"SMTP URL scheme must be smtp or smtps, not {scheme!r}")
         return value
 
     @property

@@ -179,18 +179,51 @@ async def _status(live: LiveRun, publisher: Publisher, every: float = 10.0) -> N
         )
 
 
+async def _events_stored_since(period: timedelta) -> int:
+    """Events stored in the last ``period`` (needs only SELECT on the event tables)."""
+    import asyncpg
+
+    from ioc.models import EVENT_TYPES
+    from ioc.settings import Settings
+
+    settings = Settings()
+    if settings.database_url is None:
+        raise click.UsageError("--unless-stored needs IOC_DATABASE_URL")
+    conn = await asyncpg.connect(settings.dsn())
+    try:
+        total = 0
+        for model in EVENT_TYPES.values():
+            total += await conn.fetchval(
+                f"SELECT count(*) FROM (SELECT 1 FROM {model.table} "
+                "WHERE occurred_at > now() - $1::interval LIMIT 1) AS t", period
+            )
+        return total
+    finally:
+        await conn.close()
+
+
 @main.command(name="backfill")
 @simulation_options
 @broker_options
 @click.option("--days", type=click.FloatRange(min=0, min_open=True), required=True,
               help="Days of history, ending now.")
+@click.option("--unless-stored", is_flag=True,
+              help="Do nothing if the database at IOC_DATABASE_URL already holds events of "
+                   "the period (so a repeated `docker compose up` does not add a second "
+                   "history on top of the first).")
 def backfill_command(
     provinces: tuple[str, ...], seed: int, scale: float, mqtt_url: str | None,
-    ca_file: Path | None, client_id: str | None, days: float,
+    ca_file: Path | None, client_id: str | None, days: float, unless_stored: bool,
 ) -> None:
     """Publish DAYS of history ending now, as fast as the broker takes it."""
     url = _mqtt_url(mqtt_url)
     profiles = _profiles(provinces)
+    if unless_stored:
+        stored = asyncio.run(_events_stored_since(timedelta(days=days)))
+        if stored:
+            console.print(f"{stored:,} events of the last {days:g} days are already stored: "
+                          "nothing to backfill")
+            return
 
     async def go() -> RunStats:
         clock = SystemClock()

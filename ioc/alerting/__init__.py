@@ -1,0 +1,68 @@
+"""Threshold alerts on the stored KPIs, and notifications to subscribers.
+
+rules.py        the YAML rule model (strict) and its loader
+kpis.py         the registry of named, parameterised KPI queries a rule may use
+evaluate.py     pure evaluation: (rule, state, value, now) -> (new state, reason)
+schedule.py     office hours (Asia/Ho_Chi_Minh) for rules judged only then
+templates.py    annotation templates ({value}, {threshold}, {province_name}, ...)
+state.py        persistence: alert states, transitions, silences, notification log
+subscribers.py  the YAML subscriber model: matchers, grouping, channels
+notify/         the notification pipeline and the webhook, e-mail and MQTT notifiers
+engine.py       the alerter: evaluation passes and dispatch
+service.py      wiring from the settings, signals
+cli.py          `ioc alert ...` and `ioc alerts ...`
+clock.py        the only reader of the wall clock
+"""
+
+from ioc.alerting.alert import Alert
+from ioc.alerting.clock import SYSTEM_CLOCK, Clock, SystemClock
+from ioc.alerting.engine import Alerter, PassResult
+from ioc.alerting.errors import (
+    AlertingError,
+    AlertStoreUnavailable,
+    ConfigError,
+    KpiError,
+    NotifyError,
+    PermanentNotifyError,
+    RetryableNotifyError,
+    RuleFileError,
+    SubscriberFileError,
+)
+from ioc.alerting.evaluate import AlertStatus, Outcome, Reason, State, evaluate
+from ioc.alerting.kpis import KPIS, KpiQuery, Sample
+from ioc.alerting.rules import DEFAULT_RULES_FILE, Rule, load_rules
+from ioc.alerting.state import AlertStore, Silence
+from ioc.alerting.subscribers import Subscriber, load_subscribers
+
+__all__ = [
+    "DEFAULT_RULES_FILE",
+    "KPIS",
+    "SYSTEM_CLOCK",
+    "Alert",
+    "AlertStatus",
+    "AlertStore",
+    "AlertStoreUnavailable",
+    "Alerter",
+    "AlertingError",
+    "Clock",
+    "ConfigError",
+    "KpiError",
+    "KpiQuery",
+    "NotifyError",
+    "Outcome",
+    "PassResult",
+    "PermanentNotifyError",
+    "Reason",
+    "RetryableNotifyError",
+    "Rule",
+    "RuleFileError",
+    "Sample",
+    "Silence",
+    "State",
+    "Subscriber",
+    "SubscriberFileError",
+    "SystemClock",
+    "evaluate",
+    "load_rules",
+    "load_subscribers",
+]
