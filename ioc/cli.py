@@ -180,10 +180,13 @@ def bench(ctx: click.Context, events: int, publishers: int, durable: bool) -> No
 
 
 def _add_subsystem_commands() -> None:
-    """Commands that live beside their subsystem: ``ioc alert``/``ioc alerts`` (alerting)."""
+    """Commands that live beside their subsystem: ``ioc alert``/``ioc alerts`` (alerting),
+    ``ioc bench-panels`` and ``ioc db refresh-rollups`` (dashboards)."""
     from ioc.alerting.cli import register as register_alerting
+    from ioc.panelbench import register as register_dashboards
 
     register_alerting(main)
+    register_dashboards(main, db)
 
 
 _add_subsystem_commands()

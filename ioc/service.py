@@ -12,6 +12,7 @@ from ioc.fastmqtt import FastSource
 from ioc.ingester import Ingester, IngestStats
 from ioc.metrics import HealthServer
 from ioc.mqtt import MessageSource, PahoSource
+from ioc.rollups import RollupRefresher
 from ioc.settings import Settings
 from ioc.store import Store
 from ioc.topics import FEED_FILTER
@@ -63,10 +64,12 @@ async def run_ingester(
                 HealthServer(
                     metrics_host,
                     metrics_port,
-                    ready=lambda: bool(ingester.source.connected and ingester.database_ok),
+                    ready=lambda: bool(ingester.source.subscribed and ingester.database_ok),
                 )
             )
         ingester.database_ok = await ingester.store.ping() or None
+        # the dashboards' rollups on plain PostgreSQL: own task and connection (ioc/rollups.py)
+        await stack.enter_async_context(RollupRefresher.for_store(ingester.store))
         await stack.enter_async_context(ingester.source)
         # read at scrape time, so they are true even while a batch is being retried
         metrics.AWAITING_ACK.set_function(ingester.source.pending)

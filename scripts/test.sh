@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-.venv/bin/ruff check ioc simulators tests
+.venv/bin/ruff check ioc simulators tests grafana
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
