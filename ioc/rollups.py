@@ -34,6 +34,8 @@ from typing import Any
 
 import asyncpg
 
+from ioc.store import Store
+
 log = logging.getLogger(__name__)
 
 _LOCK_KEY = 0x10C_0005  # advisory lock: one refresher at a time
@@ -406,9 +408,9 @@ class RollupRefresher:
         self.refreshes = 0
 
     @classmethod
-    def for_store(cls, store: Any, **kwargs: Any) -> RollupRefresher:
-        """A refresher on the database a ``Store`` writes to (none for a store without one)."""
-        return cls(getattr(store, "dsn", None) or getattr(store, "_dsn", None), **kwargs)
+    def for_store(cls, store: Store, **kwargs: Any) -> RollupRefresher:
+        """A refresher on the database a ``Store`` writes to."""
+        return cls(store.dsn, **kwargs)
 
     async def __aenter__(self) -> RollupRefresher:
         if self._dsn:

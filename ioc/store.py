@@ -127,7 +127,8 @@ class WriteResult:
         self.rejected += other.rejected
 
 
-def _retryable(exc: BaseException) -> bool:
+def is_retryable(exc: BaseException) -> bool:
+    """A connection or resource problem: the same work may succeed later."""
     if isinstance(exc, (OSError, asyncio.TimeoutError, asyncpg.InterfaceError)):
         return True
     if isinstance(exc, asyncpg.PostgresError):
@@ -169,6 +170,10 @@ class Store:
         }
 
     @property
+    def dsn(self) -> str:
+        return self._dsn
+
+    @property
     def connected(self) -> bool:
         return self._conn is not None and not self._conn.is_closed()
 
@@ -179,7 +184,7 @@ class Store:
         try:
             conn = await asyncpg.connect(self._dsn, timeout=self._connect_timeout)
         except Exception as exc:
-            if _retryable(exc) or isinstance(exc, asyncpg.PostgresError):
+            if is_retryable(exc) or isinstance(exc, asyncpg.PostgresError):
                 raise StoreUnavailable(f"cannot connect to the database: {exc}") from exc
             raise
         try:
@@ -223,7 +228,7 @@ class Store:
         except Exception as exc:
             if _is_data_error(exc):
                 return await self._isolate(events, dead_letters, exc)
-            if _retryable(exc):
+            if is_retryable(exc):
                 await self.close()
                 raise StoreUnavailable(f"database unavailable: {exc}") from exc
             if isinstance(exc, asyncpg.UndefinedTableError):
