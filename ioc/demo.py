@@ -40,6 +40,41 @@ async def _last_event_time(dsn: str) -> datetime | None:
         await conn.close()
 
 
+async def _run_alerter(settings: Settings, stop: asyncio.Event) -> None:
+    """The alerter on the demo's database: shipped rules, subscribers from the settings."""
+    from ioc.alerting.service import load_configuration, run_alerter
+
+    rules, subscribers = load_configuration(settings)
+    await run_alerter(
+        settings.model_copy(update={"alert_metrics_port": 0}),
+        rules,
+        subscribers,
+        stop=stop,
+        handle_signals=False,
+    )
+
+
+async def _watch_alerts(dsn: str, summary: Summary, every: float = 5.0) -> None:
+    """Keep the summary's list of firing alerts current (the alerter's own view)."""
+    while True:
+        try:
+            conn = await asyncpg.connect(dsn)
+            try:
+                while True:
+                    rows = await conn.fetch(
+                        "SELECT rule, province, coalesce(district, '') AS district "
+                        "FROM alerts_firing ORDER BY firing_since"
+                    )
+                    summary.firing = [
+                        f"{r['rule']} {r['province']} {r['district']}".strip() for r in rows
+                    ]
+                    await asyncio.sleep(every)
+            finally:
+                await conn.close()
+        except (OSError, asyncpg.PostgresError):
+            await asyncio.sleep(every)
+
+
 async def _drain(ingester: Ingester, published: int, timeout: float = 15.0) -> None:
     """Wait until the ingester has received what was published (or is idle for a second)."""
     deadline = time.monotonic() + timeout
@@ -63,6 +98,7 @@ class Summary:
         self.phase = "starting"
         self.published = 0
         self.sim_time: datetime | None = None
+        self.firing: list[str] = []
         self._history: list[tuple[float, dict[str, int]]] = []
 
     def render(self) -> Table:
@@ -88,6 +124,7 @@ class Summary:
         table.add_row("dead letters", f"{stats.dead_lettered:,}", "")
         table.add_row("awaiting acknowledgement", f"{self.ingester.source.pending():,}", "")
         table.add_row("since the last commit", f"{lag:.1f} s" if lag is not None else "-", "")
+        table.add_row("alerts firing", f"{len(self.firing)}", "; ".join(self.firing[:3]))
         if self.sim_time:
             table.add_row(
                 "simulated time", f"{self.sim_time.astimezone(VN_TZ):%Y-%m-%d %H:%M:%S}", ""
@@ -144,6 +181,9 @@ async def _demo(
             )
         )
         summary = Summary(ingester)
+        alert_stop = asyncio.Event()
+        alert_task = asyncio.create_task(_run_alerter(settings, alert_stop))
+        watch_task = asyncio.create_task(_watch_alerts(dsn, summary))
         # A first run's session has no subscription until SUBACK: nothing may be published
         # before it, or it would not be queued for the ingester.
         while not ingester.source.subscribed:
@@ -210,6 +250,13 @@ async def _demo(
             await asyncio.wait_for(sim_task, 15)
         except Exception as exc:  # reported below, after a clean shutdown
             sim_error = exc
+        alert_stop.set()
+        watch_task.cancel()
+        await asyncio.gather(watch_task, return_exceptions=True)
+        try:
+            await asyncio.wait_for(alert_task, 15)
+        except Exception as exc:  # reported, the shutdown goes on
+            console.print(f"[red]alerter stopped with an error: {exc!r}[/red]")
         summary.phase = "storing what is still in flight"
         await _drain(ingester, summary.published)
         ingest_stop.set()
