@@ -6,12 +6,16 @@ are generated first, then published by several processes at QoS 1 (at full speed
 fixed total rate with ``--rate``). The command prints rows/s stored, end-to-end latency
 (publish to row written, from the publisher's clock and the row's ``ingested_at``), the
 ingester's peak RSS and CPU per event, and lost and duplicated counts against what was
-published. Timing assertions never go in the test suite; figures go in BENCHMARKS.md.
+published. ``--workers N`` runs ``ioc ingest --workers N``; ``--outage SECONDS`` stops
+PostgreSQL for SECONDS under the full load; ``--compare mq-bridge`` runs the same load on
+mq-bridge (PyPI, its own virtual environment) and prints both blocks and the ratio. Timing
+assertions never go in the test suite; figures go in BENCHMARKS.md.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import multiprocessing as mp
 import os
 import subprocess
@@ -20,6 +24,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,7 +44,6 @@ MAX_PER_PUBLISHER = 50_000  # mosquitto_pub-style clients misbehave past the 655
 def generate(count: int, seed: int = 1) -> list[tuple[str, bytes, str]]:
     """``count`` simulated events as (topic, payload, event_id), from a month of history."""
     from simulators.engine import Simulation
-
     from simulators.profiles import PROFILES
 
     start = datetime.now(UTC) - timedelta(days=30)
@@ -137,27 +141,38 @@ class RssWatcher(threading.Thread):
             time.sleep(0.05)
 
 
-async def _count_stored(dsn: str) -> int:
+# Where each consumer's rows are: (table, SQL for the event id, SQL for the write time).
+IOC_TABLES = [(m.table, "event_id::text", "ingested_at") for m in EVENT_TYPES.values()]
+MQB_TABLE = "mqb_messages"  # mq-bridge's own schema: id, payload bytea, created_at
+MQB_TABLES = [
+    (MQB_TABLE, "convert_from(payload, 'UTF8')::jsonb->>'event_id'", "created_at"),
+]
+MQB_VERSION = "1.2.0"
+MQB_VENV = Path.home() / ".cache" / "ioc-bench" / "mq-bridge-venv"
+
+
+async def _count_stored(dsn: str, tables: list[tuple[str, str, str]] | None = None) -> int:
     conn = await asyncpg.connect(dsn)
     try:
         return sum(
-            [await conn.fetchval(f"SELECT count(*) FROM {m.table}") for m in EVENT_TYPES.values()]
+            [await conn.fetchval(f"SELECT count(*) FROM {t[0]}") for t in tables or IOC_TABLES]
         )
     finally:
         await conn.close()
 
 
-async def _collect(dsn: str, sent: dict[str, float]) -> tuple[int, int, float, list[float]]:
+async def _collect(
+    dsn: str, sent: dict[str, float], tables: list[tuple[str, str, str]] | None = None
+) -> tuple[int, int, float, list[float]]:
     conn = await asyncpg.connect(dsn)
     try:
         latencies: list[float] = []
         stored_ids: set[str] = set()
         rows_total = 0
         last_write = 0.0
-        for model in EVENT_TYPES.values():
+        for table, id_sql, time_sql in tables or IOC_TABLES:
             rows = await conn.fetch(
-                "SELECT event_id::text AS id, extract(epoch FROM ingested_at) AS t "
-                f"FROM {model.table}"
+                f"SELECT {id_sql} AS id, extract(epoch FROM {time_sql}) AS t FROM {table}"
             )
             rows_total += len(rows)
             for row in rows:
@@ -181,9 +196,19 @@ def measure(
     rate: float | None = None,
     workdir: Path | None = None,
     ingest_args: tuple[str, ...] = (),
-    log=print,
+    workers: int = 1,
+    outage: float | None = None,
+    consumer: str = "ioc",
+    log: Callable[[str], object] = print,
 ) -> Figures:
-    """Run one measurement on fresh local servers and return the figures."""
+    """Run one measurement on fresh local servers and return the figures.
+
+    ``workers`` > 1 runs ``ioc ingest --workers N`` (RSS and CPU are summed over the worker
+    processes). ``outage`` stops PostgreSQL for that many seconds once some rows are stored,
+    under the full load, then starts it again on the same port. ``consumer="mq-bridge"`` runs
+    mq-bridge (from its own virtual environment) instead of ``ioc ingest``, writing raw
+    payload rows into a table of its own schema in a separate database.
+    """
     with tempfile.TemporaryDirectory(prefix="ioc-bench-", dir=workdir) as tmp:
         root = Path(tmp)
         log(f"generating {events:,} simulated events …")
@@ -194,6 +219,7 @@ def measure(
             LocalPostgres(root / "pg" / "data", durable=durable) as pg,
         ):
             asyncio.run(migrate(pg.dsn))
+            dsn, tables = pg.dsn, IOC_TABLES
             metrics_port = free_port()
             env = dict(
                 os.environ,
@@ -203,11 +229,22 @@ def measure(
                 IOC_INGEST_CLIENT_ID="bench-ingester",
                 IOC_LOG_LEVEL="WARNING",
             )
-            ingester = subprocess.Popen(
-                [sys.executable, "-m", "ioc.cli", "ingest", *ingest_args], env=env
-            )
+            if consumer == "mq-bridge":
+                dsn, tables = pg.create_database("mqbridge"), MQB_TABLES
+                ingester = _start_mqbridge(root, broker.url, dsn, retry=bool(outage))
+            else:
+                if workers > 1:
+                    ingest_args = (*ingest_args, "--workers", str(workers))
+                ingester = subprocess.Popen(
+                    [sys.executable, "-m", "ioc.cli", "ingest", *ingest_args], env=env
+                )
+            outage_thread: threading.Thread | None = None
             try:
-                _wait_ready(metrics_port, ingester)
+                if consumer == "mq-bridge":
+                    _wait_table(dsn, MQB_TABLE, ingester)
+                else:
+                    for index in range(workers):
+                        _wait_ready(metrics_port + index, ingester)
                 watcher = RssWatcher(ingester.pid)
                 watcher.start()
                 cpu_before = _cpu_seconds(ingester.pid)
@@ -233,6 +270,12 @@ def measure(
                     proc.start()
                 barrier.wait()
                 t0 = time.time()
+                if outage:
+                    outage_thread = threading.Thread(
+                        target=_outage,
+                        args=(pg, dsn, tables, outage, max(1, len(items) // 10), log),
+                    )
+                    outage_thread.start()
                 log(
                     f"publishing with {publishers} process(es) "
                     + (f"at {rate:,.0f} events/s …" if rate else "at full speed …")
@@ -243,13 +286,20 @@ def measure(
                 publish_seconds = time.time() - t0
                 for proc in procs:
                     proc.join()
-                stored = _wait_stored(pg.dsn, len(items))
+                if outage_thread is not None:
+                    outage_thread.join()
+                stored = _wait_stored(dsn, len(items), 60.0 if outage else 15.0, tables)
                 cpu_used = _cpu_seconds(ingester.pid) - cpu_before
                 watcher.running = False
-                lost, duplicated, last_write, latencies = asyncio.run(_collect(pg.dsn, sent))
+                lost, duplicated, last_write, latencies = asyncio.run(_collect(dsn, sent, tables))
             finally:
                 ingester.terminate()
-                ingester.wait(30)
+                try:
+                    ingester.wait(30)
+                except subprocess.TimeoutExpired:
+                    log("the consumer did not stop within 30 s of SIGTERM; killed")
+                    ingester.kill()
+                    ingester.wait(30)
         return Figures(
             published=len(items),
             stored=stored,
@@ -263,6 +313,97 @@ def measure(
             peak_rss_mb=watcher.peak / 2**20,
             cpu_us_per_event=cpu_used / max(stored, 1) * 1e6,
         )
+
+
+def _outage(
+    pg: LocalPostgres,
+    dsn: str,
+    tables: list[tuple[str, str, str]],
+    seconds: float,
+    after_rows: int,
+    log: Callable[[str], object],
+) -> None:
+    """Stop PostgreSQL once ``after_rows`` rows are stored; start it again ``seconds`` later."""
+    while True:
+        try:
+            if asyncio.run(_count_stored(dsn, tables)) >= after_rows:
+                break
+        except (OSError, asyncpg.PostgresError):
+            pass
+        time.sleep(0.1)
+    log(f"outage: stopping PostgreSQL for {seconds:.0f} s")
+    pg.stop("immediate")
+    time.sleep(seconds)
+    pg.start()
+    log("outage: PostgreSQL is back")
+
+
+def ensure_mqbridge(version: str = MQB_VERSION, venv: Path = MQB_VENV) -> Path:
+    """mq-bridge ``version`` from PyPI in its own virtual environment; returns its Python."""
+    python = venv / "bin" / "python"
+    check = [str(python), "-c", "import importlib.metadata as m; print(m.version('mq-bridge'))"]
+    if python.exists():
+        found = subprocess.run(check, capture_output=True, text=True)
+        if found.returncode == 0 and found.stdout.strip() == version:
+            return python
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", f"mq-bridge=={version}"], check=True)
+    return python
+
+
+def _start_mqbridge(
+    root: Path, broker_url: str, dsn: str, *, retry: bool = False
+) -> subprocess.Popen[bytes]:
+    """mq-bridge's MQTT -> sqlx route on the same broker, topic and QoS as ``ioc ingest``.
+
+    Default route settings; with ``retry`` (outage runs) the output gets mq-bridge's own
+    ``retry`` middleware, long enough to outlast the outage, as ours retries until it is back.
+    """
+    python = ensure_mqbridge()
+    sqlx: dict[str, object] = {"url": dsn, "table": MQB_TABLE, "auto_create_table": True}
+    output: dict[str, object] = {"sqlx": sqlx}
+    if retry:
+        output["middlewares"] = [
+            {"retry": {"max_attempts": 1000, "initial_interval_ms": 200, "max_interval_ms": 2000}}
+        ]
+    config = {
+        "input": {
+            "mqtt": {
+                "url": broker_url,
+                "topic": "ioc/v1/#",
+                "qos": 1,
+                "client_id": "bench-mq-bridge",
+                "clean_session": False,
+            }
+        },
+        "output": output,
+    }
+    path = root / "mq-bridge.json"
+    path.write_text(json.dumps(config))
+    runner = Path(__file__).with_name("mqbridge_runner.py")
+    return subprocess.Popen([str(python), str(runner), str(path)], stdout=subprocess.DEVNULL)
+
+
+def _wait_table(dsn: str, table: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    """Wait until mq-bridge has created its table (its route is then deployed)."""
+
+    async def exists() -> bool:
+        conn = await asyncpg.connect(dsn)
+        try:
+            return bool(await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table))
+        finally:
+            await conn.close()
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"mq-bridge exited with {process.returncode}")
+        if asyncio.run(exists()):
+            time.sleep(1.0)  # the MQTT subscription follows the deployment
+            return
+        time.sleep(0.2)
+    raise RuntimeError("mq-bridge did not create its table")
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -290,10 +431,15 @@ def _wait_ready(port: int, process: subprocess.Popen, timeout: float = 30) -> No
     raise RuntimeError("the ingester did not become ready")
 
 
-def _wait_stored(dsn: str, expected: int, stall: float = 15.0) -> int:
+def _wait_stored(
+    dsn: str,
+    expected: int,
+    stall: float = 15.0,
+    tables: list[tuple[str, str, str]] | None = None,
+) -> int:
     last, last_change = -1, time.monotonic()
     while True:
-        stored = asyncio.run(_count_stored(dsn))
+        stored = asyncio.run(_count_stored(dsn, tables))
         if stored >= expected:
             return stored
         if stored != last:
@@ -303,7 +449,7 @@ def _wait_stored(dsn: str, expected: int, stall: float = 15.0) -> int:
         time.sleep(0.2)
 
 
-def report(figures: Figures, title: str) -> str:
+def report(figures: Figures, title: str, who: str = "ingester") -> str:
     return "\n".join(
         [
             title,
@@ -315,8 +461,8 @@ def report(figures: Figures, title: str) -> str:
             f"  latency p50/p95/p99  {figures.latency_p50_ms:>8,.1f} / "
             f"{figures.latency_p95_ms:,.1f} / "
             f"{figures.latency_p99_ms:,.1f} ms (publish -> row written)",
-            f"  ingester peak RSS    {figures.peak_rss_mb:>10,.1f} MB",
-            f"  ingester CPU         {figures.cpu_us_per_event:>10,.1f} µs/event",
+            f"  {who + ' peak RSS':<20} {figures.peak_rss_mb:>10,.1f} MB",
+            f"  {who + ' CPU':<20} {figures.cpu_us_per_event:>10,.1f} µs/event",
             f"  lost                 {figures.lost:>10,}",
             f"  duplicated           {figures.duplicated:>10,}",
         ]
@@ -324,20 +470,75 @@ def report(figures: Figures, title: str) -> str:
 
 
 def run_bench(
-    settings: Settings, *, events: int, publishers: int, durable: bool, rate: float | None = None
+    settings: Settings,
+    *,
+    events: int,
+    publishers: int,
+    durable: bool,
+    rate: float | None = None,
+    workers: int = 1,
+    outage: float | None = None,
 ) -> None:
     figures = measure(
         events=events,
         publishers=publishers,
         durable=durable,
         rate=rate,
-        log=lambda m: print(m, file=sys.stderr),
+        workers=workers,
+        outage=outage,
+        log=lambda m: print(m, file=sys.stderr, flush=True),
+    )
+    extra = (f", {workers} ingest workers" if workers > 1 else "") + (
+        f", PostgreSQL stopped {outage:.0f} s under load" if outage else ""
     )
     machine = f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB"
     print(
         report(
             figures,
             f"ioc bench: {events:,} events, {publishers} publisher(s), "
-            f"{'durable' if durable else 'fast'} PostgreSQL, {machine}",
+            f"{'durable' if durable else 'fast'} PostgreSQL{extra}, {machine}",
         )
     )
+
+
+def run_compare(
+    *, events: int, publishers: int, durable: bool, against: str, outage: float | None = None
+) -> None:
+    """Same offered load on fresh servers, ``ioc ingest`` then mq-bridge; both blocks, ratio."""
+    if against != "mq-bridge":
+        raise ValueError(f"unknown comparison target {against!r}")
+    log: Callable[[str], object] = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    ensure_mqbridge()
+    ours = measure(events=events, publishers=publishers, durable=durable, outage=outage, log=log)
+    theirs = measure(
+        events=events,
+        publishers=publishers,
+        durable=durable,
+        outage=outage,
+        consumer="mq-bridge",
+        log=log,
+    )
+    machine = f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB"
+    head = (
+        f"{events:,} events, {publishers} publisher(s), QoS 1, "
+        f"{'durable' if durable else 'fast'} PostgreSQL, {machine}"
+        + (f", PostgreSQL stopped {outage:.0f} s under load" if outage else "")
+    )
+    print(report(ours, f"ioc ingest: {head}"))
+    print(
+        report(
+            theirs,
+            f"mq-bridge {MQB_VERSION} (PyPI, default route settings"
+            + (", retry middleware on the output" if outage else "")
+            + f"; raw payload rows in its own table, not our typed schema): {head}",
+            who="mq-bridge",
+        )
+    )
+
+    def ratio(a: float, b: float) -> str:
+        return f"{a / b:.2f}x" if b else "n/a"
+
+    print("ours / theirs")
+    print(f"  rows/s               {ratio(ours.rows_per_second, theirs.rows_per_second):>10}")
+    print(f"  CPU µs/event         {ratio(ours.cpu_us_per_event, theirs.cpu_us_per_event):>10}")
+    print(f"  peak RSS             {ratio(ours.peak_rss_mb, theirs.peak_rss_mb):>10}")

@@ -145,7 +145,7 @@ def demo(
     seed: int | None,
     duration: float | None,
 ) -> None:
-    """Everything on this machine: broker, database, simulators, ingester, live summary."""
+    """Everything on this machine: broker, database, simulators, ingester, alerter, summary."""
     settings = load_settings()
     setup_logging(ctx.obj["log_level"] or settings.log_level)
     from ioc.demo import run_demo
@@ -169,14 +169,65 @@ def demo(
     show_default=True,
     help="fsync and synchronous_commit on (as in production) or off.",
 )
+@click.option(
+    "--rate",
+    type=float,
+    default=None,
+    help="Offered load in events/s over all publishers (default: full speed).",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    help="Run `ioc ingest --workers N` (shared subscription).",
+)
+@click.option(
+    "--outage",
+    type=float,
+    default=None,
+    metavar="SECONDS",
+    help="Stop PostgreSQL for SECONDS under load once some rows are stored.",
+)
+@click.option(
+    "--compare",
+    type=click.Choice(["mq-bridge"]),
+    default=None,
+    help="Side by side: the same load on `ioc ingest` and on mq-bridge (from PyPI).",
+)
 @click.pass_context
-def bench(ctx: click.Context, events: int, publishers: int, durable: bool) -> None:
+def bench(
+    ctx: click.Context,
+    events: int,
+    publishers: int,
+    durable: bool,
+    rate: float | None,
+    workers: int,
+    outage: float | None,
+    compare: str | None,
+) -> None:
     """Measure the pipeline on local components: rows/s, latency p50/p99, peak RSS, lost."""
     settings = load_settings()
     setup_logging(ctx.obj["log_level"] or settings.log_level)
-    from ioc.bench import run_bench
+    from ioc.bench import run_bench, run_compare
 
-    run_bench(settings, events=events, publishers=publishers, durable=durable)
+    if compare:
+        run_compare(
+            events=events,
+            publishers=publishers,
+            durable=durable,
+            against=compare,
+            outage=outage,
+        )
+        return
+    run_bench(
+        settings,
+        events=events,
+        publishers=publishers,
+        durable=durable,
+        rate=rate,
+        workers=workers,
+        outage=outage,
+    )
 
 
 def _add_subsystem_commands() -> None:

@@ -1,0 +1,39 @@
+"""``ioc bench`` options and report shape (no measurement: benchmarks never run in the suite)."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from ioc.bench import MQB_TABLES, Figures, report
+from ioc.cli import main
+
+
+def test_bench_help_lists_the_modes() -> None:
+    result = CliRunner().invoke(main, ["bench", "--help"])
+    assert result.exit_code == 0
+    for option in ("--rate", "--workers", "--outage", "--compare", "mq-bridge"):
+        assert option in result.output
+
+
+def test_report_names_the_measured_process() -> None:
+    figures = Figures(
+        published=10,
+        stored=9,
+        lost=1,
+        duplicated=0,
+        publish_seconds=1.0,
+        store_seconds=2.0,
+        latency_p50_ms=1.0,
+        latency_p95_ms=2.0,
+        latency_p99_ms=3.0,
+        peak_rss_mb=50.0,
+        cpu_us_per_event=10.0,
+    )
+    text = report(figures, "title", who="mq-bridge")
+    assert "mq-bridge peak RSS" in text and "mq-bridge CPU" in text
+    assert "lost                          1" in text
+
+
+def test_mq_bridge_rows_are_matched_by_the_payload_event_id() -> None:
+    (table, id_sql, _time_sql) = MQB_TABLES[0]
+    assert table == "mqb_messages" and "event_id" in id_sql
