@@ -276,12 +276,19 @@ class FastSource:
                 acks.append(b"\x40\x02" + message.mid.to_bytes(2, "big"))
         if acks and live is not None:
             live.write(b"".join(acks))
-        if released:
-            self._pending -= released
+        self._free(released)
+        return len(acks)
+
+    def release(self, messages: Iterable[Received]) -> None:
+        """Free the slots of messages given up unacknowledged (the broker redelivers them)."""
+        self._free(sum(1 for _ in messages))
+
+    def _free(self, count: int) -> None:
+        if count:
+            self._pending -= count
             conn = self._conn
             if conn is not None and conn.paused:
                 self._drain(conn)
-        return len(acks)
 
     def pending(self) -> int:
         """Messages received and not yet acknowledged or dropped."""

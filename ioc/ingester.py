@@ -11,6 +11,7 @@ the batch in hand is committed and acknowledged, and the connections close.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -125,7 +126,18 @@ class Ingester:
                 self.stats.retries += 1
                 metrics.WRITE_RETRIES.inc()
                 self._set_database_ok(False, str(exc))
-                await asyncio.sleep(self.backoff.delay(attempt))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), self.backoff.delay(attempt))
+                if self._stop.is_set():
+                    # Stopping during an outage: give the batch up unacknowledged (the broker
+                    # redelivers it to the next session) rather than hang until the database
+                    # returns.
+                    self.source.release(messages)
+                    log.warning(
+                        "stopped with the database unavailable; batch left to the broker",
+                        extra={"messages": len(messages)},
+                    )
+                    return
         self._set_database_ok(True)
         metrics.COMMIT_SECONDS.observe(time.perf_counter() - started)
         metrics.BATCH_SIZE.observe(len(messages))

@@ -72,6 +72,10 @@ class MessageSource(Protocol):
         """Acknowledge committed messages (and free their slots); returns how many were sent."""
         ...
 
+    def release(self, messages: Iterable[Received]) -> None:
+        """Free the slots of messages given up unacknowledged (the broker redelivers them)."""
+        ...
+
     def pending(self) -> int:
         """Messages received and not yet acknowledged or dropped."""
         ...
@@ -247,6 +251,9 @@ class PahoSource:
                 sent += 1
         self._release(released)
         return sent
+
+    def release(self, messages: Iterable[Received]) -> None:
+        self._release(sum(1 for _ in messages))
 
     def _release(self, count: int) -> None:
         if count:

@@ -160,3 +160,27 @@ def test_two_ingesters_share_one_stream_without_duplicates(broker, database, tmp
     assert all(r > 0 for r in received), "one worker got nothing: the subscription is not shared"
     assert sum(received) == len(events)
     assert_exactly_once(database, events)
+
+
+def test_sigterm_during_a_database_outage_stops_promptly_and_loses_nothing(broker, tmp_path):
+    events = payment_stream(500)
+    with LocalPostgres(tmp_path / "pg", durable=False) as pg:
+        import asyncio
+
+        asyncio.run(migrate(pg.dsn))
+        ingester = IngesterProcess(broker.url, pg.dsn, "sigterm-outage", tmp_path).start()
+        ingester.wait_ready()
+        pg.stop()
+        publisher = StreamPublisher(broker.port, as_messages(events), client_id="sigterm-pub")
+        publisher.start()
+        publisher.finish()
+        wait_for(lambda: ingester.metrics()["ioc_ingest_write_retries_total"] > 0)
+        # the batch in hand cannot be committed: it is left unacknowledged to the broker
+        assert ingester.stop() == 0, ingester.log()
+        assert "batch left to the broker" in ingester.log()
+        pg.start()
+        restarted = IngesterProcess(broker.url, pg.dsn, "sigterm-outage", tmp_path).start()
+        restarted.wait_ready()
+        wait_for(lambda: count_stored(pg.dsn) >= len(events), timeout=60)
+        restarted.stop()
+        assert_exactly_once(pg.dsn, events)
