@@ -149,15 +149,19 @@ def demo(
     settings = load_settings()
     setup_logging(ctx.obj["log_level"] or settings.log_level)
     from ioc.demo import run_demo
+    from ioc.local import LocalServiceError
 
-    run_demo(
-        settings,
-        speed=speed,
-        scale=scale,
-        backfill_hours=backfill_hours,
-        seed=seed,
-        duration=duration,
-    )
+    try:
+        run_demo(
+            settings,
+            speed=speed,
+            scale=scale,
+            backfill_hours=backfill_hours,
+            seed=seed,
+            duration=duration,
+        )
+    except LocalServiceError as exc:  # a missing or failing local server: say what to do
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()
