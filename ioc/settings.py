@@ -15,11 +15,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 def default_state_dir() -> Path:
-    """Per-user state (embedded database, broker persistence): $XDG_STATE_HOME/ioc."""
+    """Per-user state (embedded database, broker persistence): $XDG_STATE_HOME/ioc, else
+    ~/.local/state/ioc; for root /var/lib/ioc, since the database then runs as a system user
+    that must reach its directory (and /root should stay closed to it)."""
     import os
 
-    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
-    return Path(base) / "ioc"
+    if os.environ.get("XDG_STATE_HOME"):
+        return Path(os.environ["XDG_STATE_HOME"]) / "ioc"
+    if os.geteuid() == 0:
+        return Path("/var/lib/ioc")
+    return Path.home() / ".local" / "state" / "ioc"
 
 
 class MqttUrl:
