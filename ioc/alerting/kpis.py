@@ -35,6 +35,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from ioc.alerting.durations import Duration
 from ioc.models import (
+    EVENT_TYPES,
     AgencyLevel,
     DossierChannel,
     Feed,
@@ -456,11 +457,7 @@ class FeedEvents(KpiQuery):
         ]
 
 
-_FEED_TABLES = {
-    Feed.DOSSIER: "dossier_events",
-    Feed.PAYMENT: "payment_events",
-    Feed.INCIDENT: "incident_events",
-}
+_FEED_TABLES = {feed: model.table for feed, model in EVENT_TYPES.items()}
 
 KPIS: dict[str, type[KpiQuery]] = {
     model.model_fields["kpi"].annotation.__args__[0]: model  # type: ignore[union-attr]
