@@ -2,10 +2,14 @@
 
 One loop: take a batch from the message source (closed on size, on a short timer, or when the
 queue runs empty), decode each message at the boundary into an event or a dead letter, write
-the batch in one transaction, acknowledge it. While the database is unavailable the same batch
-is retried with backoff and nothing more is read (the source stops reading once its pending
-window is full), so memory stays bounded and nothing is lost. On SIGINT/SIGTERM intake stops,
-the batch in hand is committed and acknowledged, and the connections close.
+the batch in one transaction, acknowledge it. Up to ``store.connections`` batches are written
+at once, each in its own transaction on its own connection, so that one batch is decoded and
+copied while PostgreSQL commits another; acknowledgements still go out in the order the
+messages arrived (MQTT asks for it, and it keeps "acknowledged" meaning "this and everything
+before it is committed"). While the database is unavailable each batch is retried with backoff
+and nothing more is read (the source stops reading once its pending window is full), so memory
+stays bounded and nothing is lost. On SIGINT/SIGTERM intake stops, the batches in hand are
+committed and acknowledged, and the connections close.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -54,6 +59,15 @@ class Backoff:
         return min(self.maximum, self.initial * (2 ** max(0, attempt - 1)))
 
 
+@dataclass(eq=False)
+class _Turn:
+    """A batch's place in the acknowledgement order."""
+
+    messages: list[Received]
+    done: bool = False
+    released: bool = False
+
+
 class Ingester:
     def __init__(
         self,
@@ -76,6 +90,7 @@ class Ingester:
         self.stats = IngestStats()
         self.database_ok: bool | None = None
         self._stop = asyncio.Event()
+        self._turns: deque[_Turn] = deque()
 
     def stop(self) -> None:
         """Stop taking new batches; the batch in hand is still committed and acknowledged."""
@@ -104,14 +119,72 @@ class Ingester:
         return events, dead
 
     async def run(self) -> None:
-        while not self._stop.is_set():
-            messages = await self.source.batch(self.batch_size, self.flush_interval)
-            if not messages:
-                continue
-            await self.handle(messages)
+        """Take batches until stopped, writing up to ``store.connections`` of them at once."""
+        slots = asyncio.Semaphore(self.store.connections)
+        writing: set[asyncio.Task[None]] = set()
+        failure: list[BaseException] = []
 
-    async def handle(self, messages: list[Received]) -> None:
-        """Decode, store (retrying while the database is unavailable), then acknowledge."""
+        def finished(task: asyncio.Task[None]) -> None:
+            writing.discard(task)
+            slots.release()
+            if not task.cancelled() and task.exception() is not None:
+                failure.append(task.exception())  # type: ignore[arg-type]
+                self._stop.set()
+
+        try:
+            while not self._stop.is_set():
+                await slots.acquire()
+                if self._stop.is_set():
+                    slots.release()
+                    break
+                messages = await self.source.batch(self.batch_size, self.flush_interval)
+                if not messages:
+                    slots.release()
+                    continue
+                turn = self._take_turn(messages)
+                task = asyncio.create_task(self.handle(messages, turn))
+                writing.add(task)
+                task.add_done_callback(finished)
+        finally:
+            if writing:
+                await asyncio.gather(*writing, return_exceptions=True)
+        if failure:
+            raise failure[0]
+
+    def _take_turn(self, messages: list[Received]) -> _Turn:
+        turn = _Turn(messages)
+        self._turns.append(turn)
+        return turn
+
+    def _finish(self, turn: _Turn, *, released: bool = False) -> None:
+        """Mark ``turn`` written (or given up); acknowledge every finished batch at the head."""
+        turn.done, turn.released = True, released
+        turns = self._turns
+        while turns and turns[0].done:
+            head = turns.popleft()
+            if not head.released:
+                self.source.ack(head.messages)
+
+    async def handle(self, messages: list[Received], turn: _Turn | None = None) -> None:
+        """Decode, store (retrying while the database is unavailable), then acknowledge.
+
+        The acknowledgement waits for the batches taken before this one (``turn``: its place
+        in the order, taken when the batch was; a direct call takes the next place).
+        """
+        turn = turn or self._take_turn(messages)
+        try:
+            written = await self._store(messages)
+        except BaseException:
+            # not written: the broker redelivers it; later batches must not wait for it
+            self.source.release(messages)
+            self._finish(turn, released=True)
+            raise
+        if not written:
+            self.source.release(messages)
+        self._finish(turn, released=not written)
+
+    async def _store(self, messages: list[Received]) -> bool:
+        """Decode and write one batch; False if stopped during an outage (not written)."""
         self.stats.received += len(messages)
         metrics.RECEIVED.inc(len(messages))
         events, dead = self.decode_batch(messages)
@@ -132,12 +205,11 @@ class Ingester:
                     # Stopping during an outage: give the batch up unacknowledged (the broker
                     # redelivers it to the next session) rather than hang until the database
                     # returns.
-                    self.source.release(messages)
                     log.warning(
                         "stopped with the database unavailable; batch left to the broker",
                         extra={"messages": len(messages)},
                     )
-                    return
+                    return False
         self._set_database_ok(True)
         metrics.COMMIT_SECONDS.observe(time.perf_counter() - started)
         metrics.BATCH_SIZE.observe(len(messages))
@@ -147,7 +219,6 @@ class Ingester:
                 "row refused by the database",
                 extra={"topic": rejected.topic, "detail": rejected.detail},
             )
-        self.source.ack(messages)
         metrics.STORED.inc(result.stored)
         metrics.DUPLICATES.inc(result.duplicates)
         stats = self.stats
@@ -158,6 +229,7 @@ class Ingester:
         stats.last_commit_at = time.time()
         for event in events:
             stats.by_feed[event.feed.value] = stats.by_feed.get(event.feed.value, 0) + 1
+        return True
 
     def _set_database_ok(self, ok: bool, detail: str = "") -> None:
         if ok != self.database_ok:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal
+from functools import cache
+from typing import Annotated, Any, ClassVar, Literal, get_args
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -132,18 +133,36 @@ class Event(BaseModel):
     @classmethod
     def columns(cls) -> tuple[str, ...]:
         """Column names of the feed's event table, in row order (``schema_name`` is the table)."""
-        return tuple(name for name in cls.model_fields if name != "schema_name")
+        return _row_layout(cls)[0]
 
     def row(self) -> tuple[Any, ...]:
         """The values for ``columns()``, as asyncpg expects them (enums as their values)."""
-        values = []
-        for name in self.columns():
-            value = getattr(self, name)
-            values.append(value.value if isinstance(value, StrEnum) else value)
+        columns, enum_positions = _row_layout(type(self))
+        fields = self.__dict__  # pydantic keeps validated field values here
+        values = [fields[name] for name in columns]
+        for position in enum_positions:
+            value = values[position]
+            if value is not None:
+                values[position] = value.value
         return tuple(values)
 
     def to_json(self) -> bytes:
         return self.model_dump_json().encode()
+
+
+@cache
+def _row_layout(model: type[Event]) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """A model's table columns and the positions of its enum-typed ones (computed once:
+    ``row`` runs for every stored event)."""
+    columns = tuple(name for name in model.model_fields if name != "schema_name")
+
+    def is_enum(annotation: object) -> bool:
+        types = (annotation, *get_args(annotation))
+        return any(isinstance(t, type) and issubclass(t, StrEnum) for t in types)
+
+    fields = model.model_fields
+    enums = tuple(i for i, name in enumerate(columns) if is_enum(fields[name].annotation))
+    return columns, enums
 
 
 class DossierEvent(Event):

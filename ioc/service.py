@@ -38,7 +38,7 @@ def build_ingester(settings: Settings, *, client_id: str | None = None) -> Inges
     source = build_source(settings, client_id=client_id)
     return Ingester(
         source,
-        Store(settings.dsn()),
+        Store(settings.dsn(), connections=settings.ingest_writers),
         batch_size=settings.ingest_batch_size,
         flush_interval=settings.ingest_flush_ms / 1000,
         max_payload_bytes=settings.ingest_max_payload_bytes,

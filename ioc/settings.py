@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     )
     ingest_batch_size: int = Field(default=500, ge=1, le=20_000)
     ingest_flush_ms: int = Field(default=50, ge=1, le=10_000)
+    ingest_writers: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="Batches written at once, one database connection each; acks stay in order.",
+    )
     ingest_max_pending: int = Field(
         default=2000,
         ge=1,

@@ -19,9 +19,10 @@ Errors are classified at this boundary (as Telegraf's postgresql output does):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -131,6 +132,10 @@ def is_retryable(exc: BaseException) -> bool:
     """A connection or resource problem: the same work may succeed later."""
     if isinstance(exc, (OSError, asyncio.TimeoutError, asyncpg.InterfaceError)):
         return True
+    if isinstance(exc, asyncpg.InternalClientError):
+        # e.g. "cannot switch to state 15; another operation (2) is in progress": an idle
+        # connection that took the server's shutdown message; a new connection will do
+        return True
     if isinstance(exc, asyncpg.PostgresError):
         state = exc.sqlstate or ""
         # 08 connection, 53 resources (disk full, out of memory, too many connections),
@@ -150,17 +155,28 @@ def _clean_text(value: str) -> str:
 
 
 class Store:
-    """Writes batches over one dedicated connection, reconnecting when it is lost."""
+    """Writes batches over up to ``connections`` dedicated connections, reconnecting when lost.
 
-    def __init__(self, dsn: str, *, connect_timeout: float = 5.0) -> None:
+    ``write`` may be awaited by several tasks at once: each takes an idle connection (or opens
+    one) and gives it back after its transaction. The ingester writes one batch per connection
+    concurrently so that PostgreSQL commits one batch while the next is being decoded and
+    copied (see ``Ingester``). Each connection has its own temporary tables.
+    """
+
+    def __init__(self, dsn: str, *, connect_timeout: float = 5.0, connections: int = 1) -> None:
+        if connections < 1:
+            raise ValueError("a store needs at least one connection")
         self._dsn = dsn
         self._connect_timeout = connect_timeout
-        self._conn: asyncpg.Connection | None = None
+        self.connections = connections
+        self._idle: list[asyncpg.Connection] = []
+        self._busy = 0
+        self._slots: asyncio.Semaphore | None = None
         self._insert_sql = {
             model: (
                 f"INSERT INTO {model.table} ({', '.join(model.columns())}) "
                 f"SELECT {', '.join(model.columns())} FROM {_temp_table(model)} "
-                f"ON CONFLICT DO NOTHING"
+                f"ORDER BY event_id, occurred_at ON CONFLICT DO NOTHING"
             )
             for model in EVENT_TYPES.values()
         }
@@ -175,12 +191,43 @@ class Store:
 
     @property
     def connected(self) -> bool:
-        return self._conn is not None and not self._conn.is_closed()
+        """A connection is open (idle or in a transaction)."""
+        return self._busy > 0 or any(not conn.is_closed() for conn in self._idle)
 
-    async def _connection(self) -> asyncpg.Connection:
-        if self.connected:
-            assert self._conn is not None
-            return self._conn
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """An open connection of this store for one unit of work.
+
+        A connection that raises anything but a data error (whose transaction has been rolled
+        back) is closed, its state being unknown; the next caller opens a new one, so a lost
+        connection is replaced on the next attempt.
+        """
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.connections)
+        async with self._slots:
+            conn = None
+            while self._idle and conn is None:
+                candidate = self._idle.pop()
+                if candidate.is_closed():
+                    continue
+                conn = candidate
+            if conn is None:
+                conn = await self._connect()
+            self._busy += 1
+            try:
+                yield conn
+            except BaseException as exc:
+                if _is_data_error(exc) and not conn.is_closed():
+                    self._idle.append(conn)
+                else:
+                    conn.terminate()
+                raise
+            else:
+                self._idle.append(conn)
+            finally:
+                self._busy -= 1
+
+    async def _connect(self) -> asyncpg.Connection:
         try:
             conn = await asyncpg.connect(self._dsn, timeout=self._connect_timeout)
         except Exception as exc:
@@ -196,12 +243,15 @@ class Store:
         except asyncpg.UndefinedTableError as exc:
             await conn.close()
             raise SchemaMissing("the event tables do not exist: run `ioc db migrate`") from exc
-        self._conn = conn
+        except BaseException:
+            conn.terminate()
+            raise
         return conn
 
     async def close(self) -> None:
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
+        """Close the idle connections (call when no write is running)."""
+        idle, self._idle = self._idle, []
+        for conn in idle:
             try:
                 await asyncio.wait_for(conn.close(), 5)
             except Exception:
@@ -209,11 +259,10 @@ class Store:
 
     async def ping(self) -> bool:
         try:
-            conn = await self._connection()
-            await conn.fetchval("SELECT 1", timeout=2)
+            async with self._connection() as conn:
+                await conn.fetchval("SELECT 1", timeout=2)
             return True
         except Exception:
-            await self.close()
             return False
 
     async def write(
@@ -229,7 +278,6 @@ class Store:
             if _is_data_error(exc):
                 return await self._isolate(events, dead_letters, exc)
             if is_retryable(exc):
-                await self.close()
                 raise StoreUnavailable(f"database unavailable: {exc}") from exc
             if isinstance(exc, asyncpg.UndefinedTableError):
                 raise SchemaMissing(f"{exc}: run `ioc db migrate`") from exc
@@ -260,13 +308,19 @@ class Store:
     async def _write_once(
         self, events: Sequence[Event], dead_letters: Sequence[DeadLetter]
     ) -> WriteResult:
-        conn = await self._connection()
         by_model: dict[type[Event], list[tuple]] = defaultdict(list)
         for event in events:
             by_model[type(event)].append(event.row())
         result = WriteResult()
-        async with conn.transaction():
-            for model, rows in by_model.items():
+        async with self._connection() as conn, conn.transaction():
+            # Tables always in the same order, rows in key order (the inserts ORDER BY the
+            # primary key, the state upserts by their key): two batches written at once, even
+            # holding the same redelivered events, take their locks in the same order and so
+            # cannot deadlock each other.
+            for model in EVENT_TYPES.values():
+                rows = by_model.get(model)
+                if not rows:
+                    continue
                 await conn.copy_records_to_table(
                     _temp_table(model), records=rows, columns=model.columns()
                 )

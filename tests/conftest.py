@@ -71,7 +71,9 @@ async def ingester(
     with each receive path (FastSource, PahoSource)."""
     source_class = FastSource if request.param == "fast" else PahoSource
     source = source_class(MqttUrl(broker.url), FEED_FILTER, client_id=client_id, max_pending=2000)
-    service = Ingester(source, Store(database), batch_size=500, flush_interval=0.02)
+    service = Ingester(
+        source, Store(database, connections=2), batch_size=500, flush_interval=0.02
+    )
     stop = asyncio.Event()
     task = asyncio.create_task(run_ingester(service, stop=stop, handle_signals=False))
     deadline = time.monotonic() + 10
