@@ -3,12 +3,15 @@
 A Mosquitto and a PostgreSQL are started in a temporary directory, the schema migrated, and
 ``ioc ingest`` started as its own process (so its RSS and CPU are its own). Simulated events
 are generated first, then published by several processes at QoS 1 (at full speed, or at a
-fixed total rate with ``--rate``). The command prints rows/s stored, end-to-end latency
+fixed total rate with ``--rate``) from PUBLISH packets encoded before the start, so that the
+load generator is not what is measured. The command prints rows/s stored, end-to-end latency
 (publish to row written, from the publisher's clock and the row's ``ingested_at``), the
 ingester's peak RSS and CPU per event, and lost and duplicated counts against what was
 published. ``--workers N`` runs ``ioc ingest --workers N``; ``--outage SECONDS`` stops
 PostgreSQL for SECONDS under the full load; ``--compare mq-bridge`` runs the same load on
-mq-bridge (PyPI, its own virtual environment) and prints both blocks and the ratio. Timing
+the broker alone (``mosquitto_sub`` acking and discarding: the broker's QoS 1 ceiling for this
+load), on ``ioc ingest`` and on mq-bridge (PyPI, its own virtual environment), and prints the
+three blocks and the ratios. Timing
 assertions never go in the test suite; figures go in BENCHMARKS.md.
 """
 
@@ -254,7 +257,10 @@ def measure(
                 IOC_INGEST_CLIENT_ID="bench-ingester",
                 IOC_LOG_LEVEL="WARNING",
             )
-            if consumer == "mq-bridge":
+            null_output = root / "mosquitto_sub.out"
+            if consumer == "broker":
+                ingester = _start_null_consumer(broker.port, len(items), null_output)
+            elif consumer == "mq-bridge":
                 dsn, tables = pg.create_database("mqbridge"), MQB_TABLES
                 ingester = _start_mqbridge(root, broker.url, dsn, retry=bool(outage))
             else:
@@ -265,7 +271,9 @@ def measure(
                 )
             outage_thread: threading.Thread | None = None
             try:
-                if consumer == "mq-bridge":
+                if consumer == "broker":
+                    time.sleep(0.5)  # its SUBSCRIBE precedes the first publish
+                elif consumer == "mq-bridge":
                     _wait_table(dsn, MQB_TABLE, ingester)
                 else:
                     for index in range(workers):
@@ -313,10 +321,20 @@ def measure(
                     proc.join()
                 if outage_thread is not None:
                     outage_thread.join()
-                stored = _wait_stored(dsn, len(items), 60.0 if outage else 15.0, tables)
-                cpu_used = _cpu_seconds(ingester.pid) - cpu_before
-                watcher.running = False
-                lost, duplicated, last_write, latencies = asyncio.run(_collect(dsn, sent, tables))
+                if consumer == "broker":
+                    cpu_used = _cpu_seconds(ingester.pid) - cpu_before
+                    ingester.wait(120)
+                    watcher.running = False
+                    stored, lost, duplicated, last_write, latencies = _null_consumer_counts(
+                        null_output, sent
+                    )
+                else:
+                    stored = _wait_stored(dsn, len(items), 60.0 if outage else 15.0, tables)
+                    cpu_used = _cpu_seconds(ingester.pid) - cpu_before
+                    watcher.running = False
+                    lost, duplicated, last_write, latencies = asyncio.run(
+                        _collect(dsn, sent, tables)
+                    )
             finally:
                 ingester.terminate()
                 try:
@@ -338,6 +356,45 @@ def measure(
             peak_rss_mb=watcher.peak / 2**20,
             cpu_us_per_event=cpu_used / max(stored, 1) * 1e6,
         )
+
+
+def _start_null_consumer(port: int, count: int, output: Path) -> subprocess.Popen[bytes]:
+    """The broker's QoS 1 ceiling: Mosquitto's own C client acks and writes, nothing else.
+
+    ``mosquitto_sub`` (Debian's mosquitto-clients) on the same filter and QoS with a persistent
+    session, exiting after ``count`` messages; each line is a payload and its arrival time.
+    """
+    import shutil
+
+    binary = shutil.which("mosquitto_sub")
+    if binary is None:
+        raise RuntimeError("mosquitto_sub is not installed: apt-get install mosquitto-clients")
+    args = [binary, "-h", "127.0.0.1", "-p", str(port), "-q", "1", "-c", "-i", "bench-null"]
+    args += ["-t", "ioc/v1/#", "-C", str(count), "-F", "%U %p"]
+    with open(output, "wb") as out:
+        return subprocess.Popen(args, stdout=out)
+
+
+def _null_consumer_counts(
+    output: Path, sent: dict[str, float]
+) -> tuple[int, int, int, float, list[float]]:
+    """(received, lost, duplicated, last arrival, sorted latencies in ms) from ``mosquitto_sub``."""
+    seen: set[str] = set()
+    latencies: list[float] = []
+    received = 0
+    last = 0.0
+    with open(output, "rb") as lines:
+        for line in lines:
+            stamp, _, payload = line.partition(b" ")
+            arrived = float(stamp)
+            event_id = json.loads(payload)["event_id"]
+            received += 1
+            last = max(last, arrived)
+            seen.add(event_id)
+            if event_id in sent:
+                latencies.append((arrived - sent[event_id]) * 1000)
+    lost, duplicated = len(set(sent) - seen), received - len(seen)
+    return received, lost, duplicated, last, sorted(latencies)
 
 
 def _outage(
@@ -474,18 +531,20 @@ def _wait_stored(
         time.sleep(0.2)
 
 
-def report(figures: Figures, title: str, who: str = "ingester") -> str:
+def report(figures: Figures, title: str, who: str = "ingester", unit: str = "rows") -> str:
     return "\n".join(
         [
             title,
             f"  published            {figures.published:>10,} events "
             f"in {figures.publish_seconds:.2f} s "
             f"({figures.published / max(figures.publish_seconds, 1e-9):,.0f}/s)",
-            f"  stored               {figures.stored:>10,} rows in {figures.store_seconds:.2f} s",
-            f"  sustained            {figures.rows_per_second:>10,.0f} rows/s",
+            f"  {'stored' if unit == 'rows' else 'received':<20} {figures.stored:>10,} {unit} "
+            f"in {figures.store_seconds:.2f} s",
+            f"  sustained            {figures.rows_per_second:>10,.0f} {unit}/s",
             f"  latency p50/p95/p99  {figures.latency_p50_ms:>8,.1f} / "
             f"{figures.latency_p95_ms:,.1f} / "
-            f"{figures.latency_p99_ms:,.1f} ms (publish -> row written)",
+            f"{figures.latency_p99_ms:,.1f} ms (publish -> "
+            + ("row written)" if unit == "rows" else "received)"),
             f"  {who + ' peak RSS':<20} {figures.peak_rss_mb:>10,.1f} MB",
             f"  {who + ' CPU':<20} {figures.cpu_us_per_event:>10,.1f} µs/event",
             f"  lost                 {figures.lost:>10,}",
@@ -527,29 +586,48 @@ def run_bench(
 
 
 def run_compare(
-    *, events: int, publishers: int, durable: bool, against: str, outage: float | None = None
+    *,
+    events: int,
+    publishers: int,
+    durable: bool,
+    against: str,
+    outage: float | None = None,
+    workers: int = 1,
 ) -> None:
-    """Same offered load on fresh servers, ``ioc ingest`` then mq-bridge; both blocks, ratio."""
+    """Same offered load on fresh servers: the broker alone, ``ioc ingest``, mq-bridge.
+
+    The first run is the broker's QoS 1 ceiling for this load (``mosquitto_sub`` acking and
+    discarding, no database); the ratios put both consumers against it and each other.
+    """
     if against != "mq-bridge":
         raise ValueError(f"unknown comparison target {against!r}")
     log: Callable[[str], object] = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     ensure_mqbridge()
-    ours = measure(events=events, publishers=publishers, durable=durable, outage=outage, log=log)
-    theirs = measure(
-        events=events,
-        publishers=publishers,
-        durable=durable,
-        outage=outage,
-        consumer="mq-bridge",
-        log=log,
-    )
+    common = dict(events=events, publishers=publishers, durable=durable, log=log)
+    ceiling = None if outage else measure(consumer="broker", **common)  # type: ignore[arg-type]
+    ours = measure(outage=outage, workers=workers, **common)  # type: ignore[arg-type]
+    theirs = measure(outage=outage, consumer="mq-bridge", **common)  # type: ignore[arg-type]
     machine = f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB"
     head = (
         f"{events:,} events, {publishers} publisher(s), QoS 1, "
         f"{'durable' if durable else 'fast'} PostgreSQL, {machine}"
         + (f", PostgreSQL stopped {outage:.0f} s under load" if outage else "")
     )
-    print(report(ours, f"ioc ingest: {head}"))
+    if ceiling is not None:
+        print(
+            report(
+                ceiling,
+                f"broker ceiling (mosquitto_sub -q 1, acks and discards; no database): {head}",
+                who="mosquitto_sub",
+                unit="messages",
+            )
+        )
+    print(
+        report(
+            ours,
+            f"ioc ingest{f' --workers {workers}' if workers > 1 else ''}: {head}",
+        )
+    )
     print(
         report(
             theirs,
@@ -567,3 +645,8 @@ def run_compare(
     print(f"  rows/s               {ratio(ours.rows_per_second, theirs.rows_per_second):>10}")
     print(f"  CPU µs/event         {ratio(ours.cpu_us_per_event, theirs.cpu_us_per_event):>10}")
     print(f"  peak RSS             {ratio(ours.peak_rss_mb, theirs.peak_rss_mb):>10}")
+    if ceiling is not None:
+        top = ceiling.rows_per_second
+        print("share of the broker's ceiling")
+        print(f"  ioc ingest           {ratio(ours.rows_per_second, top):>10}")
+        print(f"  mq-bridge            {ratio(theirs.rows_per_second, top):>10}")

@@ -221,6 +221,7 @@ def bench(
             durable=durable,
             against=compare,
             outage=outage,
+            workers=workers,
         )
         return
     run_bench(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from ioc.bench import MQB_TABLES, Figures, report
+from ioc.bench import MQB_TABLES, Figures, _null_consumer_counts, report
 from ioc.cli import main
 
 
@@ -37,3 +37,16 @@ def test_report_names_the_measured_process() -> None:
 def test_mq_bridge_rows_are_matched_by_the_payload_event_id() -> None:
     (table, id_sql, _time_sql) = MQB_TABLES[0]
     assert table == "mqb_messages" and "event_id" in id_sql
+
+
+def test_the_broker_ceiling_run_counts_lost_and_duplicated_by_event_id(tmp_path) -> None:
+    """``mosquitto_sub -F '%U %p'`` lines: arrival time, then the payload."""
+    output = tmp_path / "mosquitto_sub.out"
+    lines = [(10.5, "a"), (10.7, "b"), (10.9, "b"), (11.25, "x")]
+    output.write_bytes(
+        b"".join(f'{t} {{"event_id": "{i}", "amount": 1}}\n'.encode() for t, i in lines)
+    )
+    sent = {"a": 10.0, "b": 10.5, "c": 10.5}
+    received, lost, duplicated, last, latencies = _null_consumer_counts(output, sent)
+    assert (received, lost, duplicated, last) == (4, 1, 1, 11.25)
+    assert [round(v) for v in latencies] == [200, 400, 500]
