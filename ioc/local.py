@@ -260,6 +260,8 @@ class LocalMosquitto:
                 "max_queued_messages 1000000",
                 "max_queued_bytes 0",
                 "message_size_limit 1048576",
+                # $SYS/broker/store/messages/count paces `ioc-sim backfill` (fastpublish.py)
+                "sys_interval 2",
                 "log_dest stderr",
                 "log_type error",
                 "log_type warning",

@@ -1,7 +1,7 @@
 """``ioc-sim``: run the feed simulators against a broker.
 
     ioc-sim run [--province CODE ...] [--seed N] [--speed X] [--duration S | --count N]
-    ioc-sim backfill --days N [--province CODE ...] [--seed N] [--scale F]
+    ioc-sim backfill --days N [--province CODE ...] [--seed N] [--scale F] [--max-backlog N]
     ioc-sim scenario NAME [--province P] [--target T] [--minutes M]
 
 The broker comes from ``--mqtt-url`` or ``IOC_MQTT_URL`` (default mqtt://127.0.0.1:1883).
@@ -34,6 +34,7 @@ from ioc.models import VN_TZ
 from ioc.settings import MqttUrl, Settings
 from simulators.control import ScenarioCommand, listen, send
 from simulators.engine import SCENARIOS, Simulation
+from simulators.fastpublish import FastPublisher, PublisherRefused
 from simulators.profiles import PROFILES, ProvinceProfile
 from simulators.publisher import Publisher, default_client_id
 from simulators.runner import LiveRun, RunStats, SystemClock, backfill
@@ -105,6 +106,12 @@ def _summary(stats: RunStats) -> None:
         f"({stats.rate:,.0f} events/s); reconnects {stats.reconnects}, retries {stats.retries}"
         + (f", [red]{stats.failed} not published[/red]" if stats.failed else "")
     )
+    if stats.waited or stats.paced:
+        working = max(0.0, stats.seconds - stats.waited - stats.paced)
+        console.print(
+            f"  generating and sending {working:.1f} s, waiting for acknowledgements "
+            f"{stats.waited:.1f} s, paused for the broker's backlog {stats.paced:.1f} s"
+        )
 
 
 @main.command()
@@ -211,11 +218,21 @@ async def _events_stored_since(period: timedelta) -> int:
               help="Do nothing if the database at IOC_DATABASE_URL already holds events of "
                    "the period (so a repeated `docker compose up` does not add a second "
                    "history on top of the first).")
+@click.option("--max-backlog", type=click.IntRange(min=0), default=200_000, show_default=True,
+              help="Pause while the broker holds more than this many undelivered messages "
+                   "($SYS/broker/store/messages/count), resume below half; 0: never pause.")
+@click.option("--window", type=click.IntRange(min=1, max=65_000), default=5_000,
+              show_default=True, help="Unacknowledged messages in flight at most.")
 def backfill_command(
     provinces: tuple[str, ...], seed: int, scale: float, mqtt_url: str | None,
     ca_file: Path | None, client_id: str | None, days: float, unless_stored: bool,
+    max_backlog: int, window: int,
 ) -> None:
-    """Publish DAYS of history ending now, as fast as the broker takes it."""
+    """Publish DAYS of history ending now, as fast as the broker takes it.
+
+    The broker's backlog paces it: a backfill faster than the ingester waits rather than
+    overrun the broker's queue limits (past which Mosquitto drops messages).
+    """
     url = _mqtt_url(mqtt_url)
     profiles = _profiles(provinces)
     if unless_stored:
@@ -235,21 +252,49 @@ def backfill_command(
         columns = (
             TextColumn("[bold]backfill"), BarColumn(), TaskProgressColumn(),
             TextColumn("{task.fields[at]}"), TextColumn("{task.fields[events]:,} events"),
-            TimeElapsedColumn(), TimeRemainingColumn(),
+            TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[note]}"),
         )
         with Progress(*columns, console=console) as progress:
-            task = progress.add_task("backfill", total=days * 86_400, at="", events=0)
+            task = progress.add_task("backfill", total=days * 86_400, at="", events=0, note="")
 
             def advance(at: datetime, generated: int) -> None:
                 progress.update(task, completed=(at - start).total_seconds(), events=generated,
                                 at=at.strftime("%Y-%m-%d %H:%M"))
 
-            async with Publisher(url, client_id=client_id or default_client_id(),
-                                 ca_file=_ca_file(ca_file)) as publisher:
-                return await backfill(sim, publisher, end=end, stop=stop, progress=advance,
-                                      clock=clock)
+            async with FastPublisher(
+                url, client_id=client_id or default_client_id(), ca_file=_ca_file(ca_file),
+                window=window, max_backlog=max_backlog or None,
+                protocol=Settings().mqtt_protocol,
+            ) as publisher:
+                notes = asyncio.create_task(
+                    _backfill_notes(publisher, lambda note: progress.update(task, note=note))
+                )
+                try:
+                    return await backfill(sim, publisher, end=end, stop=stop,
+                                          progress=advance, clock=clock)
+                finally:
+                    notes.cancel()
+                    await asyncio.gather(notes, return_exceptions=True)
 
-    _summary(asyncio.run(go()))
+    try:
+        _summary(asyncio.run(go()))
+    except PublisherRefused as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+async def _backfill_notes(
+    publisher: FastPublisher, show: Callable[[str], None], every: float = 0.5
+) -> None:
+    """Say on the progress line why the backfill waits, when it does."""
+    while True:
+        if publisher.backlog_paused:
+            show(f"[yellow]broker holds {publisher.backlog or 0:,} undelivered messages; "
+                 "waiting for the ingester[/yellow]")
+        elif not publisher.connected:
+            show("[yellow](reconnecting)[/yellow]")
+        else:
+            show("")
+        await asyncio.sleep(every)
 
 
 @main.command()

@@ -16,8 +16,10 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from ioc.models import VN_TZ
+from ioc.topics import feed_topic
 from simulators.control import ScenarioCommand
 from simulators.engine import Scenario, Simulation
+from simulators.fastpublish import FastPublisher
 from simulators.publisher import Publisher, PublishQueue
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,10 @@ class RunStats:
     reconnects: int
     retries: int
     failed: int
+    waited: float = 0.0
+    """Seconds spent waiting for the broker's acknowledgements (``FastPublisher`` only)."""
+    paced: float = 0.0
+    """Seconds paused because the broker's backlog was above ``max_backlog``."""
 
     @property
     def rate(self) -> float:
@@ -127,36 +133,78 @@ class LiveRun:
 
 async def backfill(
     sim: Simulation,
-    publisher: Publisher,
+    publisher: Publisher | FastPublisher,
     *,
     end: datetime,
     stop: asyncio.Event | None = None,
     progress: Callable[[datetime, int], None] | None = None,
     clock: Clock | None = None,
     every: int = 2_000,
+    drain_timeout: float = 30.0,
 ) -> RunStats:
     """Publish every event up to ``end`` as fast as the broker acknowledges them.
+
+    With a ``FastPublisher`` the generator sends directly (it waits only for a full window or
+    the broker's backlog) and the acknowledgements are awaited at the end; with a
+    ``Publisher`` it goes through a ``PublishQueue``. The returned rate counts acknowledged
+    events over the wall time, final acknowledgements included. After ``stop``, what was
+    sent gets ``drain_timeout`` seconds to be acknowledged; the rest counts as failed.
 
     ``progress(simulated_time, events_generated)`` is called every ``every`` events.
     """
     clock = clock or SystemClock()
     started = clock.monotonic()
     generated = 0
-    async with PublishQueue(publisher) as queue:
+    stopped = False
+    if isinstance(publisher, FastPublisher):
+        send = publisher.send
         for event in sim.events_until(end):
-            await queue.put(event)
+            await send(feed_topic(event.province, event.feed, event.district), event.to_json())
             generated += 1
             if progress is not None and generated % every == 0:
                 progress(event.occurred_at, generated)
             if stop is not None and stop.is_set():
+                stopped = True
                 break
-        # leaving the queue drains it: the rate below includes the last acknowledgements
-    if progress is not None and (stop is None or not stop.is_set()):
+        await _flush(publisher, stop, drain_timeout)
+        failed = publisher.in_flight
+    else:
+        async with PublishQueue(publisher, drain_timeout=drain_timeout) as queue:
+            for event in sim.events_until(end):
+                await queue.put(event)
+                generated += 1
+                if progress is not None and generated % every == 0:
+                    progress(event.occurred_at, generated)
+                if stop is not None and stop.is_set():
+                    stopped = True
+                    break
+            # leaving the queue drains it: the rate below includes the last acknowledgements
+        failed = queue.failed
+    if progress is not None and not stopped:
         progress(end, generated)
-    return _stats(generated, clock.monotonic() - started, publisher, queue.failed)
+    return _stats(generated, clock.monotonic() - started, publisher, failed)
 
 
-def _stats(generated: int, seconds: float, publisher: Publisher, failed: int) -> RunStats:
+async def _flush(publisher: FastPublisher, stop: asyncio.Event | None, timeout: float) -> None:
+    """Wait for every acknowledgement; once ``stop`` is set, ``timeout`` seconds at most."""
+    flush = asyncio.ensure_future(publisher.flush())
+    if stop is not None and not stop.is_set():
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait((flush, stopping), return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+    if not flush.done():
+        await asyncio.wait((flush,), timeout=timeout)
+    if flush.done():
+        flush.result()  # raises what stopped the publisher (a refusal)
+    else:
+        flush.cancel()
+        await asyncio.gather(flush, return_exceptions=True)
+
+
+def _stats(
+    generated: int, seconds: float, publisher: Publisher | FastPublisher, failed: int
+) -> RunStats:
+    fast = isinstance(publisher, FastPublisher)
     return RunStats(
         generated=generated,
         published=publisher.published,
@@ -164,4 +212,6 @@ def _stats(generated: int, seconds: float, publisher: Publisher, failed: int) ->
         reconnects=publisher.reconnects,
         retries=publisher.retries,
         failed=failed,
+        waited=publisher.window_wait if fast else 0.0,
+        paced=publisher.backlog_wait if fast else 0.0,
     )

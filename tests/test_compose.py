@@ -747,6 +747,19 @@ def test_the_acl_gives_each_mqtt_user_exactly_its_rights(tmp_path):
             assert got == expected, f"{user} read {sorted(got ^ expected)} against its rights"
         shared.wait_for(end)
         assert {p for _, p in shared.received} == {p for _, p in observers["ingester"].received}
+
+        # `ioc-sim backfill` paces itself by the broker's stored-message count (retained: it
+        # arrives at once); the other users may not read $SYS.
+        from simulators.fastpublish import BACKLOG_TOPIC
+
+        for user, allowed in (("simulators", True), ("sim-dossier", False), ("ingester", False)):
+            reader = login(user, f"sys-reader-{user}")
+            reader.subscribe(BACKLOG_TOPIC)
+            deadline = time.monotonic() + (3 if allowed else 0.5)
+            while not reader.received and time.monotonic() < deadline:
+                time.sleep(0.01)
+            got = [topic for topic, _ in reader.received]
+            assert got[:1] == ([BACKLOG_TOPIC] if allowed else []), f"{user} read {got}"
         for client in clients:
             client.close()
 
