@@ -294,6 +294,10 @@ class FastSource:
         """Messages received and not yet acknowledged or dropped."""
         return self._pending
 
+    def queued(self) -> int:
+        """Messages received and not yet taken by ``batch``."""
+        return len(self._queue)
+
     # -- receiving -----------------------------------------------------------------------------
 
     def _drain(self, conn: _Connection) -> None:

@@ -80,6 +80,10 @@ class MessageSource(Protocol):
         """Messages received and not yet acknowledged or dropped."""
         ...
 
+    def queued(self) -> int:
+        """Messages received and not yet taken by ``batch``."""
+        ...
+
 
 class PahoSource:
     """QoS 1 subscriber with manual acknowledgement on paho-mqtt's network thread."""
@@ -263,3 +267,6 @@ class PahoSource:
 
     def pending(self) -> int:
         return self._pending
+
+    def queued(self) -> int:
+        return len(self._queue)

@@ -51,16 +51,19 @@ class RecordingSource(FastSource):
 class FirstWriteSlow(Store):
     """A real store whose first transaction takes longer, so the second commits first."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, delay: float = 0.6) -> None:
         super().__init__(dsn, connections=2)
+        self.delay = delay
         self.calls = 0
+        self.sizes: list[int] = []
         self.committed: list[int] = []
 
     async def write(self, events, dead_letters):  # type: ignore[no-untyped-def]
         self.calls += 1
+        self.sizes.append(len(events) + len(dead_letters))
         call = self.calls
         if call == 1:
-            await asyncio.sleep(0.6)
+            await asyncio.sleep(self.delay)
         result = await super().write(events, dead_letters)
         self.committed.append(call)
         return result
@@ -86,6 +89,29 @@ async def test_acks_follow_arrival_order_when_a_later_batch_commits_first(
     assert source.acked == source.handed_out  # every message, in the order it arrived
     assert ingester.stats.stored == len(events)
     assert source.pending() == 0
+
+
+async def test_messages_arriving_during_a_commit_wait_for_it_and_go_in_one_batch(
+    broker: LocalMosquitto, database: str, client_id: str, publish
+) -> None:
+    """Group commit: a second writer is not started for a trickle of messages."""
+    events = simulated(3)[:41]
+    source = FastSource(MqttUrl(broker.url), FEED_FILTER, client_id=client_id)
+    store = FirstWriteSlow(database, delay=1.5)
+    ingester = Ingester(source, store, batch_size=500, flush_interval=3.0)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_ingester(ingester, stop=stop, handle_signals=False))
+    await wait_until(lambda: _true(source.subscribed))
+    first, *rest = events
+    await publish(feed_topic(first.province, first.feed, first.district), first.to_json())
+    await wait_until(lambda: _true(store.calls == 1))
+    for event in rest:  # one by one, while the first batch is still being written
+        await publish(feed_topic(event.province, event.feed, event.district), event.to_json())
+    await wait_until(lambda: _true(ingester.stats.stored == len(events)))
+    stop.set()
+    await asyncio.wait_for(task, 20)
+
+    assert store.sizes == [1, len(rest)]
 
 
 async def test_two_writers_with_the_same_events_and_dossiers_do_not_deadlock(
