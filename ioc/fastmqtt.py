@@ -30,21 +30,19 @@ import asyncio
 import collections
 import contextlib
 import logging
-import ssl
 import time
 from collections.abc import Iterable
 from typing import Self, TypeVar
 
 from ioc.ingester import Backoff
 from ioc.mqtt import Received
+from ioc.mqttconn import ClientConnection, open_connection
 from ioc.mqttwire import (
     DISCONNECT,
-    PINGREQ,
     PROTOCOL_5,
     PROTOCOL_311,
     ConnAck,
     Connect,
-    Decoder,
     Disconnect,
     MqttProtocolError,
     Packet,
@@ -68,30 +66,16 @@ class _Refused(Exception):
     """The broker answered, and said no (CONNACK or SUBACK failure)."""
 
 
-class _Connection(asyncio.Protocol):
-    """One TCP (or TLS) connection to the broker: bytes in to the decoder, writes out."""
+class _Connection(ClientConnection):
+    """One connection of a ``FastSource``: bytes in to the decoder, up to the free slots."""
 
     def __init__(self, source: FastSource, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(loop, source.protocol)
         self.source = source
-        self.loop = loop
-        self.decoder = Decoder(source.protocol)
-        self.transport: asyncio.Transport | None = None
-        self.closed: asyncio.Future[Exception | None] = loop.create_future()
-        self.connack: asyncio.Future[ConnAck] = loop.create_future()
         self.suback: asyncio.Future[SubAck] = loop.create_future()
         self.accepted = False
         self.paused = False
         self.leaving = False
-        self.keepalive = 0.0
-        self.last_write = loop.time()
-        self.ping_sent_at: float | None = None
-        self._timer: asyncio.TimerHandle | None = None
-
-    # -- asyncio.Protocol ---------------------------------------------------------------------
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
 
     def data_received(self, data: bytes) -> None:
         if self.leaving:
@@ -100,39 +84,23 @@ class _Connection(asyncio.Protocol):
         self.decoder.feed(data)
         self.source._drain(self)
 
-    def eof_received(self) -> bool | None:
-        return None  # close the transport
-
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
         self.decoder.reset()
         self.source._lost(self)
-        if not self.closed.done():
-            self.closed.set_result(exc)
-
-    # -- writes, reading, keepalive ------------------------------------------------------------
-
-    def write(self, data: bytes) -> None:
-        transport = self.transport
-        if transport is not None and not transport.is_closing():
-            transport.write(data)
-            self.last_write = self.loop.time()
+        super().connection_lost(exc)
 
     def pause(self) -> None:
-        if not self.paused and self.transport is not None and not self.transport.is_closing():
+        if not self.paused and self.open:
+            assert self.transport is not None
             self.paused = True
             self.transport.pause_reading()
 
     def resume(self) -> None:
-        if self.paused and self.transport is not None and not self.transport.is_closing():
+        if self.paused and self.open:
+            assert self.transport is not None
             self.paused = False
             self.ping_sent_at = None  # a PINGRESP may be waiting in the socket
             self.transport.resume_reading()
-
-    def abort(self) -> None:
-        if self.transport is not None:
-            self.transport.abort()
 
     def leave(self) -> None:
         """DISCONNECT, then read until the broker closes.
@@ -144,34 +112,18 @@ class _Connection(asyncio.Protocol):
         """
         self.leaving = True
         self.write(DISCONNECT)
-        if self.paused and self.transport is not None and not self.transport.is_closing():
+        if self.paused and self.open:
+            assert self.transport is not None
             self.paused = False
             self.transport.resume_reading()  # to see the broker's end of the connection
 
-    def start_keepalive(self, keepalive: float) -> None:
-        """PINGREQ on a timer of the loop (not on reads: reading may be paused)."""
-        self.keepalive = keepalive
-        if keepalive > 0:
-            self._timer = self.loop.call_later(keepalive / 2, self._tick)
+    def ping_overdue(self, now: float) -> bool:
+        # while reading is paused the PINGRESP waits unread in the socket: not a dead broker
+        return not self.paused and super().ping_overdue(now)
 
-    def _tick(self) -> None:
-        if self.transport is None or self.transport.is_closing():
-            return
-        now = self.loop.time()
-        if (
-            self.ping_sent_at is not None
-            and not self.paused
-            and now - self.ping_sent_at > self.keepalive
-        ):
-            self.source._log_state("no PINGRESP within the keepalive; reconnecting")
-            self.abort()
-            return
-        interval = self.keepalive / 2
-        if now - self.last_write >= interval:
-            self.write(PINGREQ)
-            if self.ping_sent_at is None:
-                self.ping_sent_at = now
-        self._timer = self.loop.call_later(interval, self._tick)
+    def keepalive_expired(self) -> None:
+        self.source._log_state("no PINGRESP within the keepalive; reconnecting")
+        self.abort()
 
 
 class FastSource:
@@ -407,15 +359,7 @@ class FastSource:
         """Connect, subscribe, and return when the connection is lost (raise if it never was)."""
         loop = asyncio.get_running_loop()
         conn = _Connection(self, loop)
-        context = ssl.create_default_context(cafile=self.ca_file) if self.url.tls else None
-        async with asyncio.timeout(self.connect_timeout):
-            await loop.create_connection(
-                lambda: conn,
-                self.url.host,
-                self.url.port,
-                ssl=context,
-                server_hostname=self.url.host if context else None,
-            )
+        await open_connection(conn, self.url, ca_file=self.ca_file, timeout=self.connect_timeout)
         self._conn = conn
         try:
             conn.start_keepalive(self.keepalive)
@@ -427,8 +371,6 @@ class FastSource:
                 )
             keepalive = connack.properties.get(Property.SERVER_KEEP_ALIVE)
             if isinstance(keepalive, int) and keepalive != self.keepalive:
-                if conn._timer is not None:
-                    conn._timer.cancel()
                 conn.start_keepalive(keepalive)
             self.session_present = connack.session_present
             self.connected = not conn.closed.done()

@@ -36,7 +36,6 @@ from __future__ import annotations
 import array
 import asyncio
 import logging
-import ssl
 import sys
 import time
 from collections.abc import Iterable
@@ -45,14 +44,13 @@ from typing import Self
 
 from ioc.ingester import Backoff
 from ioc.models import Event
+from ioc.mqttconn import ClientConnection, open_connection
 from ioc.mqttwire import (
     DISCONNECT,
-    PINGREQ,
     PROTOCOL_5,
     PROTOCOL_311,
     ConnAck,
     Connect,
-    Decoder,
     Disconnect,
     MqttProtocolError,
     Property,
@@ -83,30 +81,20 @@ class PublisherRefused(ConnectionError):
     """The broker refused the connection (CONNACK) for a reason retrying cannot fix."""
 
 
-class _Connection(asyncio.Protocol):
-    """One TCP (or TLS) connection: bytes in to the decoder, chunked writes out, keepalive."""
+class _Connection(ClientConnection):
+    """One connection of a ``FastPublisher``: PUBACKs in, chunked writes out."""
 
     def __init__(self, owner: FastPublisher, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(loop, owner.protocol)
         self.owner = owner
-        self.loop = loop
-        self.decoder = Decoder(owner.protocol)
-        self.transport: asyncio.Transport | None = None
-        self.closed: asyncio.Future[Exception | None] = loop.create_future()
-        self.connack: asyncio.Future[ConnAck] = loop.create_future()
         self.writable = asyncio.Event()
         self.writable.set()
-        self.keepalive = 0.0
-        self.last_write = loop.time()
-        self.ping_sent_at: float | None = None
-        self._timer: asyncio.TimerHandle | None = None
-
-    # -- asyncio.Protocol ---------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        super().connection_made(transport)
         # chunks of a few hundred messages: let the kernel and the buffer hold a few of them
-        transport.set_write_buffer_limits(high=4 << 20, low=1 << 20)
+        assert self.transport is not None
+        self.transport.set_write_buffer_limits(high=4 << 20, low=1 << 20)
 
     def data_received(self, data: bytes) -> None:
         self.ping_sent_at = None
@@ -130,16 +118,10 @@ class _Connection(asyncio.Protocol):
             return
         self.owner._dispatch(self, packets)
 
-    def eof_received(self) -> bool | None:
-        return None  # close the transport
-
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
         self.writable.set()  # wake writers: they find the connection gone
         self.owner._lost(self)
-        if not self.closed.done():
-            self.closed.set_result(exc)
+        super().connection_lost(exc)
 
     def pause_writing(self) -> None:
         self.writable.clear()
@@ -147,43 +129,9 @@ class _Connection(asyncio.Protocol):
     def resume_writing(self) -> None:
         self.writable.set()
 
-    # -- writes and keepalive ------------------------------------------------------------------
-
-    @property
-    def open(self) -> bool:
-        return self.transport is not None and not self.transport.is_closing()
-
-    def write(self, data: bytes) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(data)
-            self.last_write = self.loop.time()
-
-    def abort(self) -> None:
-        if self.transport is not None:
-            self.transport.abort()
-
-    def start_keepalive(self, keepalive: float) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        self.keepalive = keepalive
-        if keepalive > 0:
-            self._timer = self.loop.call_later(keepalive / 2, self._tick)
-
-    def _tick(self) -> None:
-        """PINGREQ when nothing was written for half the keepalive; no answer: reconnect."""
-        if not self.open:
-            return
-        now = self.loop.time()
-        if self.ping_sent_at is not None and now - self.ping_sent_at > self.keepalive:
-            self.owner._state("no answer from the broker within the keepalive; reconnecting")
-            self.abort()
-            return
-        interval = self.keepalive / 2
-        if now - self.last_write >= interval:
-            self.write(PINGREQ)
-            if self.ping_sent_at is None:
-                self.ping_sent_at = now
-        self._timer = self.loop.call_later(interval, self._tick)
+    def keepalive_expired(self) -> None:
+        self.owner._state("no answer from the broker within the keepalive; reconnecting")
+        self.abort()
 
 
 class FastPublisher:
@@ -591,15 +539,7 @@ class FastPublisher:
         """
         loop = asyncio.get_running_loop()
         conn = _Connection(self, loop)
-        context = ssl.create_default_context(cafile=self.ca_file) if self.url.tls else None
-        async with asyncio.timeout(self.connect_timeout):
-            await loop.create_connection(
-                lambda: conn,
-                self.url.host,
-                self.url.port,
-                ssl=context,
-                server_hostname=self.url.host if context else None,
-            )
+        await open_connection(conn, self.url, ca_file=self.ca_file, timeout=self.connect_timeout)
         try:
             conn.start_keepalive(self.keepalive)
             conn.write(self._connect_packet())
