@@ -143,7 +143,7 @@ async def _demo(
 ) -> None:
     from simulators.control import listen
     from simulators.engine import Simulation
-    from simulators.fastpublish import FastPublisher
+    from simulators.fastpublish import DEFAULT_MAX_BACKLOG, FastPublisher
     from simulators.profiles import PROFILES
     from simulators.publisher import Publisher
     from simulators.runner import LiveRun, SystemClock, backfill
@@ -214,7 +214,7 @@ async def _demo(
                 # the history through the bulk publisher, paced by the broker's backlog
                 async with FastPublisher(
                     settings.mqtt, client_id=f"ioc-demo-backfill-{os.getpid()}",
-                    ca_file=settings.mqtt_ca_file, max_backlog=200_000,
+                    ca_file=settings.mqtt_ca_file, max_backlog=DEFAULT_MAX_BACKLOG,
                     protocol=settings.mqtt_protocol,
                 ) as bulk:
 

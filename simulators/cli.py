@@ -34,7 +34,7 @@ from ioc.models import VN_TZ
 from ioc.settings import MqttUrl, Settings
 from simulators.control import ScenarioCommand, listen, send
 from simulators.engine import SCENARIOS, Simulation
-from simulators.fastpublish import FastPublisher, PublisherRefused
+from simulators.fastpublish import DEFAULT_MAX_BACKLOG, FastPublisher, PublisherRefused
 from simulators.profiles import PROFILES, ProvinceProfile
 from simulators.publisher import Publisher, default_client_id
 from simulators.runner import LiveRun, RunStats, SystemClock, backfill
@@ -155,10 +155,15 @@ def run(
             live = LiveRun(sim, publisher, speed=speed, duration=duration, count=count,
                            clock=clock, sim_start=now)
             _on_signals(live.stop.set)
+            backfilled = 0
             if backfill_days:
-                stats = await backfill(sim, publisher, end=now, stop=live.stop, clock=clock)
+                async with FastPublisher(
+                    url, client_id=f"{client}-backfill", ca_file=_ca_file(ca_file),
+                    max_backlog=DEFAULT_MAX_BACKLOG, protocol=Settings().mqtt_protocol,
+                ) as bulk:
+                    stats = await backfill(sim, bulk, end=now, stop=live.stop, clock=clock)
                 console.print(f"backfilled {stats.generated:,} events ({stats.rate:,.0f}/s)")
-                live.generated = stats.generated
+                live.generated, backfilled = stats.generated, stats.published
             control = asyncio.create_task(
                 listen(url, live.apply, client_id=f"{client}-control", ca_file=_ca_file(ca_file))
             )
@@ -167,6 +172,7 @@ def run(
                 stats = await live.run()
                 # the whole command, backfill included
                 stats.seconds = clock.monotonic() - started
+                stats.published += backfilled
                 return stats
             finally:
                 for task in (control, status):
@@ -218,7 +224,8 @@ async def _events_stored_since(period: timedelta) -> int:
               help="Do nothing if the database at IOC_DATABASE_URL already holds events of "
                    "the period (so a repeated `docker compose up` does not add a second "
                    "history on top of the first).")
-@click.option("--max-backlog", type=click.IntRange(min=0), default=200_000, show_default=True,
+@click.option("--max-backlog", type=click.IntRange(min=0), default=DEFAULT_MAX_BACKLOG,
+              show_default=True,
               help="Pause while the broker holds more than this many undelivered messages "
                    "($SYS/broker/store/messages/count), resume below half; 0: never pause.")
 @click.option("--window", type=click.IntRange(min=1, max=65_000), default=5_000,

@@ -66,9 +66,12 @@ from simulators.publisher import PublisherClosed, default_client_id
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BACKLOG_TOPIC", "FastPublisher", "PublisherRefused"]
+__all__ = ["BACKLOG_TOPIC", "DEFAULT_MAX_BACKLOG", "FastPublisher", "PublisherRefused"]
 
 BACKLOG_TOPIC = "$SYS/broker/store/messages/count"
+DEFAULT_MAX_BACKLOG = 200_000
+"""Undelivered messages the broker may hold before a backfill pauses (well under Mosquitto's
+``max_queued_messages 1000000`` per client in ``mosquitto/mosquitto.conf``)."""
 RECONNECT_BACKOFF = Backoff(initial=0.1, maximum=10.0)  # 0.1, 0.2, 0.4 ... 10 s
 _MAX_ID = 0xFFFF
 _LITTLE_ENDIAN = sys.byteorder == "little"

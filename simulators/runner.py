@@ -48,7 +48,7 @@ class RunStats:
     retries: int
     failed: int
     waited: float = 0.0
-    """Seconds spent waiting for the broker's acknowledgements (``FastPublisher`` only)."""
+    """Seconds spent waiting for the broker's acknowledgements (backfill only)."""
     paced: float = 0.0
     """Seconds paused because the broker's backlog was above ``max_backlog``."""
 
@@ -133,7 +133,7 @@ class LiveRun:
 
 async def backfill(
     sim: Simulation,
-    publisher: Publisher | FastPublisher,
+    publisher: FastPublisher,
     *,
     end: datetime,
     stop: asyncio.Event | None = None,
@@ -144,11 +144,10 @@ async def backfill(
 ) -> RunStats:
     """Publish every event up to ``end`` as fast as the broker acknowledges them.
 
-    With a ``FastPublisher`` the generator sends directly (it waits only for a full window or
-    the broker's backlog) and the acknowledgements are awaited at the end; with a
-    ``Publisher`` it goes through a ``PublishQueue``. The returned rate counts acknowledged
-    events over the wall time, final acknowledgements included. After ``stop``, what was
-    sent gets ``drain_timeout`` seconds to be acknowledged; the rest counts as failed.
+    The generator sends directly (the publisher waits only for a full window or the broker's
+    backlog) and the acknowledgements are awaited at the end. The returned rate counts
+    acknowledged events over the wall time, final acknowledgements included. After ``stop``,
+    what was sent gets ``drain_timeout`` seconds to be acknowledged; the rest counts as failed.
 
     ``progress(simulated_time, events_generated)`` is called every ``every`` events.
     """
@@ -156,33 +155,21 @@ async def backfill(
     started = clock.monotonic()
     generated = 0
     stopped = False
-    if isinstance(publisher, FastPublisher):
-        send = publisher.send
-        for event in sim.events_until(end):
-            await send(feed_topic(event.province, event.feed, event.district), event.to_json())
-            generated += 1
-            if progress is not None and generated % every == 0:
-                progress(event.occurred_at, generated)
-            if stop is not None and stop.is_set():
-                stopped = True
-                break
-        await _flush(publisher, stop, drain_timeout)
-        failed = publisher.in_flight
-    else:
-        async with PublishQueue(publisher, drain_timeout=drain_timeout) as queue:
-            for event in sim.events_until(end):
-                await queue.put(event)
-                generated += 1
-                if progress is not None and generated % every == 0:
-                    progress(event.occurred_at, generated)
-                if stop is not None and stop.is_set():
-                    stopped = True
-                    break
-            # leaving the queue drains it: the rate below includes the last acknowledgements
-        failed = queue.failed
+    send = publisher.send
+    for event in sim.events_until(end):
+        await send(feed_topic(event.province, event.feed, event.district), event.to_json())
+        generated += 1
+        if progress is not None and generated % every == 0:
+            progress(event.occurred_at, generated)
+        if stop is not None and stop.is_set():
+            stopped = True
+            break
+    await _flush(publisher, stop, drain_timeout)
     if progress is not None and not stopped:
         progress(end, generated)
-    return _stats(generated, clock.monotonic() - started, publisher, failed)
+    stats = _stats(generated, clock.monotonic() - started, publisher, publisher.in_flight)
+    stats.waited, stats.paced = publisher.window_wait, publisher.backlog_wait
+    return stats
 
 
 async def _flush(publisher: FastPublisher, stop: asyncio.Event | None, timeout: float) -> None:
@@ -204,7 +191,6 @@ async def _flush(publisher: FastPublisher, stop: asyncio.Event | None, timeout: 
 def _stats(
     generated: int, seconds: float, publisher: Publisher | FastPublisher, failed: int
 ) -> RunStats:
-    fast = isinstance(publisher, FastPublisher)
     return RunStats(
         generated=generated,
         published=publisher.published,
@@ -212,6 +198,4 @@ def _stats(
         reconnects=publisher.reconnects,
         retries=publisher.retries,
         failed=failed,
-        waited=publisher.window_wait if fast else 0.0,
-        paced=publisher.backlog_wait if fast else 0.0,
     )
