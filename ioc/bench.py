@@ -27,7 +27,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -189,29 +189,47 @@ async def _count_stored(dsn: str, tables: list[tuple[str, str, str]] | None = No
         await conn.close()
 
 
+@dataclass
+class _Tally:
+    """What a consumer delivered, counted by event id against what was published."""
+
+    received: int
+    lost: int
+    duplicated: int
+    last: float
+    """Time of the last arrival (epoch seconds)."""
+    latencies_ms: list[float]
+    """Publish -> arrival, sorted."""
+
+
+def _tally(arrivals: Iterable[tuple[str, float]], sent: dict[str, float]) -> _Tally:
+    """Count (event id, arrival time) pairs against ``sent`` (event id -> publish time)."""
+    seen: set[str] = set()
+    latencies: list[float] = []
+    received = 0
+    last = 0.0
+    for event_id, arrived in arrivals:
+        received += 1
+        last = max(last, arrived)
+        seen.add(event_id)
+        if event_id in sent:
+            latencies.append((arrived - sent[event_id]) * 1000)
+    return _Tally(received, len(set(sent) - seen), received - len(seen), last, sorted(latencies))
+
+
 async def _collect(
     dsn: str, sent: dict[str, float], tables: list[tuple[str, str, str]] | None = None
-) -> tuple[int, int, float, list[float]]:
+) -> _Tally:
+    """The stored rows' event ids and write times, counted against what was published."""
     conn = await asyncpg.connect(dsn)
     try:
-        latencies: list[float] = []
-        stored_ids: set[str] = set()
-        rows_total = 0
-        last_write = 0.0
+        arrivals: list[tuple[str, float]] = []
         for table, id_sql, time_sql in tables or IOC_TABLES:
             rows = await conn.fetch(
                 f"SELECT {id_sql} AS id, extract(epoch FROM {time_sql}) AS t FROM {table}"
             )
-            rows_total += len(rows)
-            for row in rows:
-                stored_ids.add(row["id"])
-                t = float(row["t"])
-                last_write = max(last_write, t)
-                if row["id"] in sent:
-                    latencies.append((t - sent[row["id"]]) * 1000)
-        lost = len(set(sent) - stored_ids)
-        duplicated = rows_total - len(stored_ids)
-        return lost, duplicated, last_write, sorted(latencies)
+            arrivals += [(row["id"], float(row["t"])) for row in rows]
+        return _tally(arrivals, sent)
     finally:
         await conn.close()
 
@@ -325,16 +343,12 @@ def measure(
                     cpu_used = _cpu_seconds(ingester.pid) - cpu_before
                     ingester.wait(120)
                     watcher.running = False
-                    stored, lost, duplicated, last_write, latencies = _null_consumer_counts(
-                        null_output, sent
-                    )
+                    tally = _null_consumer_counts(null_output, sent)
                 else:
-                    stored = _wait_stored(dsn, len(items), 60.0 if outage else 15.0, tables)
+                    _wait_stored(dsn, len(items), 60.0 if outage else 15.0, tables)
                     cpu_used = _cpu_seconds(ingester.pid) - cpu_before
                     watcher.running = False
-                    lost, duplicated, last_write, latencies = asyncio.run(
-                        _collect(dsn, sent, tables)
-                    )
+                    tally = asyncio.run(_collect(dsn, sent, tables))
             finally:
                 ingester.terminate()
                 try:
@@ -345,16 +359,16 @@ def measure(
                     ingester.wait(30)
         return Figures(
             published=len(items),
-            stored=stored,
-            lost=lost,
-            duplicated=duplicated,
+            stored=tally.received,
+            lost=tally.lost,
+            duplicated=tally.duplicated,
             publish_seconds=publish_seconds,
-            store_seconds=max(last_write - t0, 1e-9),
-            latency_p50_ms=_percentile(latencies, 0.50),
-            latency_p95_ms=_percentile(latencies, 0.95),
-            latency_p99_ms=_percentile(latencies, 0.99),
+            store_seconds=max(tally.last - t0, 1e-9),
+            latency_p50_ms=_percentile(tally.latencies_ms, 0.50),
+            latency_p95_ms=_percentile(tally.latencies_ms, 0.95),
+            latency_p99_ms=_percentile(tally.latencies_ms, 0.99),
             peak_rss_mb=watcher.peak / 2**20,
-            cpu_us_per_event=cpu_used / max(stored, 1) * 1e6,
+            cpu_us_per_event=cpu_used / max(tally.received, 1) * 1e6,
         )
 
 
@@ -375,26 +389,16 @@ def _start_null_consumer(port: int, count: int, output: Path) -> subprocess.Pope
         return subprocess.Popen(args, stdout=out)
 
 
-def _null_consumer_counts(
-    output: Path, sent: dict[str, float]
-) -> tuple[int, int, int, float, list[float]]:
-    """(received, lost, duplicated, last arrival, sorted latencies in ms) from ``mosquitto_sub``."""
-    seen: set[str] = set()
-    latencies: list[float] = []
-    received = 0
-    last = 0.0
-    with open(output, "rb") as lines:
-        for line in lines:
-            stamp, _, payload = line.partition(b" ")
-            arrived = float(stamp)
-            event_id = json.loads(payload)["event_id"]
-            received += 1
-            last = max(last, arrived)
-            seen.add(event_id)
-            if event_id in sent:
-                latencies.append((arrived - sent[event_id]) * 1000)
-    lost, duplicated = len(set(sent) - seen), received - len(seen)
-    return received, lost, duplicated, last, sorted(latencies)
+def _null_consumer_counts(output: Path, sent: dict[str, float]) -> _Tally:
+    """``mosquitto_sub -F '%U %p'`` output (arrival time, payload per line), counted."""
+
+    def arrivals() -> Iterator[tuple[str, float]]:
+        with open(output, "rb") as lines:
+            for line in lines:
+                stamp, _, payload = line.partition(b" ")
+                yield json.loads(payload)["event_id"], float(stamp)
+
+    return _tally(arrivals(), sent)
 
 
 def _outage(

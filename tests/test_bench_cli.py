@@ -47,6 +47,6 @@ def test_the_broker_ceiling_run_counts_lost_and_duplicated_by_event_id(tmp_path)
         b"".join(f'{t} {{"event_id": "{i}", "amount": 1}}\n'.encode() for t, i in lines)
     )
     sent = {"a": 10.0, "b": 10.5, "c": 10.5}
-    received, lost, duplicated, last, latencies = _null_consumer_counts(output, sent)
-    assert (received, lost, duplicated, last) == (4, 1, 1, 11.25)
-    assert [round(v) for v in latencies] == [200, 400, 500]
+    tally = _null_consumer_counts(output, sent)
+    assert (tally.received, tally.lost, tally.duplicated, tally.last) == (4, 1, 1, 11.25)
+    assert [round(v) for v in tally.latencies_ms] == [200, 400, 500]
