@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from pydantic import ValidationError
@@ -33,7 +33,9 @@ class Reason(StrEnum):
     NOT_UTF8 = "not_utf8"
     NOT_JSON = "not_json"
     SCHEMA = "schema"
+    IMPLAUSIBLE_TIME = "implausible_time"
     TOPIC_MISMATCH = "topic_mismatch"
+    CONFLICTING_DUPLICATE = "conflicting_duplicate"
     DB_REJECTED = "db_rejected"
     DECODE_FAILED = "decode_failed"
 
@@ -45,6 +47,50 @@ class DeadLetter:
     reason: Reason
     detail: str
     received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TimeLimits:
+    """What an event's instants may plausibly be, relative to when the message arrived.
+
+    The model already refuses what the database cannot store; these bounds refuse what cannot
+    be true: an event dated before the service existed (``earliest``), something that has
+    happened more than ``max_future`` after it was received (clock skew allowed for), or a
+    deadline more than ``max_deadline`` ahead. One wrong date would otherwise become a
+    dossier's latest state forever, or widen every dashboard's time axis.
+    """
+
+    earliest: datetime = datetime(2000, 1, 1, tzinfo=UTC)
+    max_future: timedelta = timedelta(hours=24)
+    max_deadline: timedelta = timedelta(days=3650)
+
+    def check(self, event: Event, received_at: datetime) -> str | None:
+        """``None`` if every datetime field of ``event`` is plausible, else why not."""
+        for name, is_deadline in event.time_fields():
+            value: datetime = getattr(event, name)
+            if value < self.earliest:
+                return (
+                    f"field '{name}': {value.isoformat()} is before the earliest accepted "
+                    f"date {self.earliest.isoformat()} (IOC_INGEST_EARLIEST)"
+                )
+            if is_deadline:
+                if value - received_at > self.max_deadline:
+                    return (
+                        f"field '{name}': {value.isoformat()} is more than "
+                        f"{self.max_deadline.days} days after the message was received "
+                        f"(IOC_INGEST_MAX_DEADLINE_DAYS)"
+                    )
+            elif value - received_at > self.max_future:
+                hours = self.max_future.total_seconds() / 3600
+                return (
+                    f"field '{name}': {value.isoformat()} is more than {hours:g} hours after "
+                    f"the message was received at {received_at.isoformat(timespec='seconds')} "
+                    f"(IOC_INGEST_MAX_FUTURE_HOURS)"
+                )
+        return None
+
+
+DEFAULT_TIME_LIMITS = TimeLimits()
 
 
 def describe_validation_error(error: ValidationError, limit: int = 5) -> str:
@@ -63,7 +109,12 @@ def describe_validation_error(error: ValidationError, limit: int = 5) -> str:
 
 
 def decode(
-    topic: str, payload: bytes, *, received_at: datetime, max_payload_bytes: int
+    topic: str,
+    payload: bytes,
+    *,
+    received_at: datetime,
+    max_payload_bytes: int,
+    limits: TimeLimits = DEFAULT_TIME_LIMITS,
 ) -> Event | DeadLetter:
     """Turn one MQTT message into a validated event, or a dead letter with the reason.
 
@@ -71,7 +122,7 @@ def decode(
     ingester, which would otherwise crash on the same redelivered message forever.
     """
     try:
-        return _decode(topic, payload, received_at, max_payload_bytes)
+        return _decode(topic, payload, received_at, max_payload_bytes, limits)
     except Exception as exc:
         log.exception("decoding failed", extra={"topic": topic})
         return DeadLetter(
@@ -80,7 +131,7 @@ def decode(
 
 
 def _decode(
-    topic: str, payload: bytes, received_at: datetime, max_payload_bytes: int
+    topic: str, payload: bytes, received_at: datetime, max_payload_bytes: int, limits: TimeLimits
 ) -> Event | DeadLetter:
 
     def dead(reason: Reason, detail: str) -> DeadLetter:
@@ -126,4 +177,7 @@ def _decode(
                 Reason.TOPIC_MISMATCH,
                 f"field '{name}': payload says {actual!r} but the topic says {expected!r}",
             )
+    implausible = limits.check(event, received_at)
+    if implausible is not None:
+        return dead(Reason.IMPLAUSIBLE_TIME, implausible)
     return event

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ioc import metrics
-from ioc.boundary import DeadLetter, decode
+from ioc.boundary import DEFAULT_TIME_LIMITS, DeadLetter, TimeLimits, decode
 from ioc.models import Event
 from ioc.mqtt import MessageSource, Received
 from ioc.store import Store, StoreUnavailable
@@ -77,6 +77,7 @@ class Ingester:
         batch_size: int = 500,
         flush_interval: float = 0.05,
         max_payload_bytes: int = 64 * 1024,
+        time_limits: TimeLimits = DEFAULT_TIME_LIMITS,
         clock: Callable[[], datetime] = utc_now,
         backoff: Backoff = Backoff(),
     ) -> None:
@@ -85,6 +86,7 @@ class Ingester:
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self.max_payload_bytes = max_payload_bytes
+        self.time_limits = time_limits
         self.clock = clock
         self.backoff = backoff
         self.stats = IngestStats()
@@ -106,6 +108,7 @@ class Ingester:
                 message.payload,
                 received_at=now,
                 max_payload_bytes=self.max_payload_bytes,
+                limits=self.time_limits,
             )
             if isinstance(item, Event):
                 events.append(item)
@@ -236,7 +239,11 @@ class Ingester:
             metrics.DEAD_LETTERED.labels(reason=rejected.reason.value).inc()
             log.warning(
                 "row refused by the database",
-                extra={"topic": rejected.topic, "detail": rejected.detail},
+                extra={
+                    "topic": rejected.topic,
+                    "reason": rejected.reason.value,
+                    "detail": rejected.detail,
+                },
             )
         metrics.STORED.inc(result.stored)
         metrics.DUPLICATES.inc(result.duplicates)
@@ -251,9 +258,11 @@ class Ingester:
         return True
 
     def _set_database_ok(self, ok: bool, detail: str = "") -> None:
+        # the gauge is set on every write, not only on a change: ``run_ingester`` may have
+        # set ``database_ok`` from its first ping already, and the gauge must say so too
+        metrics.DATABASE_UP.set(1 if ok else 0)
         if ok != self.database_ok:
             self.database_ok = ok
-            metrics.DATABASE_UP.set(1 if ok else 0)
             if ok:
                 log.info("database available")
             else:

@@ -205,6 +205,24 @@ class LocalPostgres:
         self.stop()
 
 
+IDENTITY_PLUGIN = Path(__file__).resolve().parent.parent / "mosquitto/plugin/ioc_identity.so"
+"""Built by scripts/bootstrap.sh from mosquitto/plugin/ioc_identity.c: client ids bound to
+accounts, no retained publishes on the feed topics."""
+
+
+def identity_plugin_config(path: Path = IDENTITY_PLUGIN, *, acl_file: bool = True) -> str:
+    """The mosquitto.conf lines that load the identity plugin (as mosquitto/mosquitto.conf
+    does); without a password and ACL file it allows what its own rules do not refuse."""
+    return "\n".join(
+        [
+            f"plugin {path}",
+            "plugin_opt_client_id_prefixes ioc-",
+            "plugin_opt_no_retain ioc/v1/#",
+            f"plugin_opt_unmatched {'defer' if acl_file else 'allow'}",
+        ]
+    )
+
+
 def mosquitto_binary() -> str:
     found = shutil.which("mosquitto") or (
         "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
@@ -230,7 +248,24 @@ class LocalMosquitto:
         allow_anonymous: bool = True,
         extra_config: str = "",
         max_inflight_messages: int = 1000,
+        identity_plugin: bool | None = None,
     ) -> None:
+        """``identity_plugin``: load ``IDENTITY_PLUGIN`` (True: it must be built; None: if
+        it is built, else a warning; False: never, for a test of a broker without it)."""
+        if identity_plugin and not IDENTITY_PLUGIN.exists():
+            raise LocalServiceError(
+                f"{IDENTITY_PLUGIN} is not built: run scripts/bootstrap.sh "
+                "(it needs a C compiler and the mosquitto-dev headers)"
+            )
+        if identity_plugin is None:
+            identity_plugin = IDENTITY_PLUGIN.exists()
+            if not identity_plugin:
+                log.warning(
+                    "%s is not built (scripts/bootstrap.sh builds it): this broker lets any "
+                    "account use any client id and accepts retained feed events",
+                    IDENTITY_PLUGIN.name,
+                )
+        self.identity_plugin = identity_plugin
         self.state_dir = Path(state_dir)
         self.port = port or free_port()
         self.allow_anonymous = allow_anonymous
@@ -267,6 +302,9 @@ class LocalMosquitto:
                 "log_type warning",
                 "log_type notice",
                 "connection_messages true",
+                identity_plugin_config(acl_file="acl_file" in self.extra_config)
+                if self.identity_plugin
+                else "",
                 self.extra_config,
                 "",
             ]
@@ -305,6 +343,18 @@ class LocalMosquitto:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+    def kill(self) -> None:
+        """SIGKILL: a crash. What arrived after the last save of its database is gone."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def save(self) -> None:
+        """SIGUSR1: Mosquitto writes its in-memory database now (as an autosave would)."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGUSR1)
 
     def __enter__(self) -> LocalMosquitto:
         return self.start()

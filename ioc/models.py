@@ -11,14 +11,14 @@ number belongs, an unknown key or an unknown enum value is an error that names t
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cache
 from typing import Annotated, Any, ClassVar, Literal, get_args
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 """Provinces run on Indochina Time (UTC+7, no daylight saving)."""
@@ -27,6 +27,40 @@ Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,47}$")]
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")]
 Text = Annotated[str, Field(min_length=1, max_length=500)]
 VND = Annotated[int, Field(ge=0, le=1_000_000_000_000)]
+
+_FIRST_STORABLE = datetime.min.replace(tzinfo=UTC)
+_LAST_STORABLE = datetime.max.replace(tzinfo=UTC)
+
+
+def _storable(value: datetime) -> datetime:
+    """Refuse an instant PostgreSQL (through asyncpg) cannot hold as it is.
+
+    ``AwareDatetime`` accepts any year 1-9999 with any offset, but the database gets the UTC
+    value: 9999-12-31T23:00:00-05:00 is past year 9999 in UTC (asyncpg raises OverflowError),
+    0001-01-01T00:00:00+05:00 is before year 1, and asyncpg writes the first and the last
+    representable instants as -infinity and infinity.
+    """
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(
+            f"{value.isoformat()} is outside the years 1-9999 once converted to UTC"
+        ) from None
+    if utc <= _FIRST_STORABLE or utc >= _LAST_STORABLE:
+        raise ValueError(f"{value.isoformat()} is at the edge of the representable range")
+    return value
+
+
+class Deadline:
+    """Marks a datetime field that lies ahead of the event by nature (a due date): the
+    boundary bounds it by ``IOC_INGEST_MAX_DEADLINE_DAYS``, not by the future limit of the
+    instants that have happened (see ``ioc.boundary.TimeLimits``)."""
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_storable)]
+"""An instant with its UTC offset that the database can store: when something happened."""
+DueDate = Annotated[AwareDatetime, AfterValidator(_storable), Deadline()]
+"""An instant the database can store, which may lie far ahead: a deadline."""
 
 
 class Feed(StrEnum):
@@ -125,7 +159,7 @@ class Event(BaseModel):
     event_id: UUID
     schema_name: str
     schema_version: Literal[1] = 1
-    occurred_at: AwareDatetime
+    occurred_at: Moment
     province: Slug
     district: Slug
     source: Annotated[str, Field(min_length=1, max_length=64)]
@@ -149,6 +183,11 @@ class Event(BaseModel):
     def to_json(self) -> bytes:
         return self.model_dump_json().encode()
 
+    @classmethod
+    def time_fields(cls) -> tuple[tuple[str, bool], ...]:
+        """``(name, is_deadline)`` of every datetime field, envelope first."""
+        return _time_fields(cls)
+
 
 @cache
 def _row_layout(model: type[Event]) -> tuple[tuple[str, ...], tuple[int, ...]]:
@@ -163,6 +202,15 @@ def _row_layout(model: type[Event]) -> tuple[tuple[str, ...], tuple[int, ...]]:
     fields = model.model_fields
     enums = tuple(i for i, name in enumerate(columns) if is_enum(fields[name].annotation))
     return columns, enums
+
+
+@cache
+def _time_fields(model: type[Event]) -> tuple[tuple[str, bool], ...]:
+    fields = []
+    for name, info in model.model_fields.items():
+        if info.annotation is AwareDatetime:
+            fields.append((name, any(isinstance(m, Deadline) for m in info.metadata)))
+    return tuple(fields)
 
 
 class DossierEvent(Event):
@@ -180,8 +228,8 @@ class DossierEvent(Event):
     agency_level: AgencyLevel
     channel: DossierChannel
     status: DossierStatus
-    submitted_at: AwareDatetime
-    due_at: AwareDatetime
+    submitted_at: Moment
+    due_at: DueDate
     fee_vnd: VND = 0
     fee_paid_online: bool | None = None
 
@@ -238,8 +286,8 @@ class IncidentEvent(Event):
     latitude: Annotated[float, Field(ge=8.0, le=23.5)]  # Vietnam's bounding box
     longitude: Annotated[float, Field(ge=102.0, le=110.0)]
     handling_unit: Text
-    reported_at: AwareDatetime
-    due_at: AwareDatetime
+    reported_at: Moment
+    due_at: DueDate
     satisfaction: Annotated[int, Field(ge=1, le=5)] | None = None
 
     @model_validator(mode="after")

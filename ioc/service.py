@@ -42,6 +42,7 @@ def build_ingester(settings: Settings, *, client_id: str | None = None) -> Inges
         batch_size=settings.ingest_batch_size,
         flush_interval=settings.ingest_flush_ms / 1000,
         max_payload_bytes=settings.ingest_max_payload_bytes,
+        time_limits=settings.time_limits(),
     )
 
 
@@ -68,6 +69,7 @@ async def run_ingester(
                 )
             )
         ingester.database_ok = await ingester.store.ping() or None
+        metrics.DATABASE_UP.set(1 if ingester.database_ok else 0)
         # the dashboards' rollups on plain PostgreSQL: own task and connection (ioc/rollups.py)
         await stack.enter_async_context(RollupRefresher.for_store(ingester.store))
         await stack.enter_async_context(ingester.source)

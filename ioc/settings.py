@@ -6,12 +6,16 @@ documentation. The defaults are development defaults: a broker and a database on
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from ioc.boundary import TimeLimits
 
 
 def default_state_dir() -> Path:
@@ -91,6 +95,18 @@ class Settings(BaseSettings):
         description="Messages received but not yet committed; past it the ingester stops reading.",
     )
     ingest_max_payload_bytes: int = Field(default=64 * 1024, ge=256)
+    ingest_earliest: datetime = Field(
+        default=datetime(2000, 1, 1, tzinfo=UTC),
+        description="Events with a date before this are dead-lettered (implausible_time).",
+    )
+    ingest_max_future_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="occurred_at, submitted_at, reported_at at most this far after arrival.",
+    )
+    ingest_max_deadline_days: int = Field(
+        default=3650, ge=1, description="due_at at most this many days after arrival."
+    )
     ingest_metrics_port: int = Field(
         default=9108, ge=0, le=65535, description="0 disables /metrics."
     )
@@ -123,6 +139,22 @@ class Settings(BaseSettings):
     alert_metrics_host: str = "127.0.0.1"
 
     log_level: str = Field(default="WARNING")
+
+    @field_validator("ingest_earliest")
+    @classmethod
+    def _check_earliest(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("must have a UTC offset, e.g. 2000-01-01T00:00:00+00:00")
+        return value
+
+    def time_limits(self) -> TimeLimits:
+        from ioc.boundary import TimeLimits
+
+        return TimeLimits(
+            earliest=self.ingest_earliest,
+            max_future=timedelta(hours=self.ingest_max_future_hours),
+            max_deadline=timedelta(days=self.ingest_max_deadline_days),
+        )
 
     @field_validator("mqtt_protocol")
     @classmethod

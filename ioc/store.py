@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import asyncpg
+from asyncpg.exceptions._base import DataError as _ClientDataError
 
 from ioc.boundary import DeadLetter, Reason
 from ioc.models import (
@@ -130,6 +131,8 @@ class WriteResult:
 
 def is_retryable(exc: BaseException) -> bool:
     """A connection or resource problem: the same work may succeed later."""
+    if _is_data_error(exc):
+        return False
     if isinstance(exc, (OSError, asyncio.TimeoutError, asyncpg.InterfaceError)):
         return True
     if isinstance(exc, asyncpg.InternalClientError):
@@ -145,9 +148,19 @@ def is_retryable(exc: BaseException) -> bool:
 
 
 def _is_data_error(exc: BaseException) -> bool:
-    # 22 data exception (NUL in text, out of range), 23 integrity violation: the row is bad,
-    # retrying it can only fail again.
-    return isinstance(exc, asyncpg.PostgresError) and (exc.sqlstate or "")[:2] in ("22", "23")
+    """The rows are bad, not the connection: retrying them can only fail again.
+
+    Server side: class 22 data exception (NUL in text, out of range), 23 integrity violation.
+    Client side: asyncpg encodes each value before it is sent (COPY included), and a value it
+    cannot encode raises there: OverflowError ("date value out of range"), ValueError, or
+    asyncpg's own client ``DataError`` (an ``InterfaceError``, and so otherwise taken for a
+    lost connection and retried forever). The model refuses what it knows cannot be stored;
+    this is the defence in depth, so that a value nobody foresaw costs one row, not the
+    ingester.
+    """
+    if isinstance(exc, asyncpg.PostgresError):
+        return (exc.sqlstate or "")[:2] in ("22", "23")
+    return isinstance(exc, (OverflowError, ValueError, _ClientDataError))
 
 
 def _clean_text(value: str) -> str:
@@ -286,6 +299,8 @@ class Store:
     async def _isolate(
         self, events: Sequence[Event], dead_letters: Sequence[DeadLetter], exc: BaseException
     ) -> WriteResult:
+        if not events:
+            return await self._isolate_dead_letters(dead_letters, exc)
         if len(events) <= 1:
             rejected = [
                 DeadLetter(
@@ -304,6 +319,34 @@ class Store:
         result = await self.write(events[:middle], dead_letters)
         result.add(await self.write(events[middle:], []))
         return result
+
+    async def _isolate_dead_letters(
+        self, dead_letters: Sequence[DeadLetter], exc: BaseException
+    ) -> WriteResult:
+        """A dead letter the database refuses (which should not happen: its text is cleaned)
+        is kept in a last-resort form, its topic and detail as ASCII escapes, so that it
+        cannot loop back here."""
+        if len(dead_letters) > 1:
+            middle = len(dead_letters) // 2
+            result = await self.write([], dead_letters[:middle])
+            result.add(await self.write([], dead_letters[middle:]))
+            return result
+        if not dead_letters:
+            raise exc
+        (letter,) = dead_letters
+        def ascii_text(text: str) -> str:
+            return _clean_text(text.encode("ascii", "backslashreplace").decode())
+
+        safe = DeadLetter(
+            topic=ascii_text(letter.topic),
+            payload=letter.payload,
+            reason=letter.reason,
+            detail=ascii_text(f"{letter.detail} (database refused the dead letter: {exc})"),
+            received_at=datetime.now(UTC),
+        )
+        if safe == letter:
+            raise exc
+        return await self._write_once([], [safe])
 
     async def _write_once(
         self, events: Sequence[Event], dead_letters: Sequence[DeadLetter]
