@@ -238,7 +238,7 @@ class Ingester:
         for rejected in result.rejected:
             metrics.DEAD_LETTERED.labels(reason=rejected.reason.value).inc()
             log.warning(
-                "row refused by the database",
+                "event dead-lettered by the store",
                 extra={
                     "topic": rejected.topic,
                     "reason": rejected.reason.value,

@@ -1,11 +1,14 @@
 """The PostgreSQL/TimescaleDB side of ingestion: one batch, one transaction.
 
-``Store.write`` COPYs each feed's events into a session-local temporary table, inserts them
-into the event table with ``ON CONFLICT DO NOTHING`` (a redelivered event is recognised by its
-``(event_id, occurred_at)`` key and counted as a duplicate), folds them into the current-state
-tables (latest by ``occurred_at``, ties broken by lifecycle order, never by arrival), and
-stores the batch's dead letters, all in one transaction. Only after it returns may the
-messages be acknowledged to the broker.
+``Store.write`` COPYs each feed's events into a session-local temporary table, claims their
+ids in ``event_ids`` (keyed by ``event_id`` alone, on both backends: the event tables' keys
+must include ``occurred_at`` on TimescaleDB), inserts the newly claimed ones into the event
+tables, folds them into the current-state tables (latest by ``occurred_at``, ties broken by
+lifecycle order, never by arrival), and stores the batch's dead letters, all in one
+transaction. An event whose id is already claimed is a duplicate when it is the same event
+(same digest of its values) and a dead letter (``conflicting_duplicate``, naming both
+``occurred_at`` values) when it is not. Only after ``write`` returns may the messages be
+acknowledged to the broker.
 
 Errors are classified at this boundary (as Telegraf's postgresql output does):
 
@@ -114,13 +117,57 @@ def _temp_table(model: type[Event]) -> str:
     return f"ingest_{model.table}"
 
 
+def digest_sql(model: type[Event], alias: str = "t") -> str:
+    """The digest of an event row of ``model``'s table (or of its staging table): its
+    values as PostgreSQL writes them, as db/migrations/0006_exactly_once.sql computes it for
+    the rows stored before it."""
+    columns = ", ".join(f"{alias}.{name}" for name in model.columns())
+    return f"md5('{model.feed.value}:' || ROW({columns})::text)::uuid"
+
+
+def _claim_sql(models: Sequence[type[Event]]) -> str:
+    """Claim the batch's ids, every feed in one statement in ``event_id`` order (so that two
+    writers holding the same redelivered ids take their locks in the same order); an id seen
+    twice in the batch is claimed by its first occurrence. Returns the ids claimed now."""
+    staged = " UNION ALL ".join(
+        f"SELECT event_id, '{m.feed.value}' AS feed, occurred_at, batch_index, "
+        f"{digest_sql(m)} AS digest FROM {_temp_table(m)} t"
+        for m in models
+    )
+    return f"""
+        INSERT INTO event_ids (event_id, feed, occurred_at, digest)
+        SELECT DISTINCT ON (event_id) event_id, feed, occurred_at, digest
+        FROM ({staged}) AS staged
+        ORDER BY event_id, batch_index
+        ON CONFLICT (event_id) DO NOTHING
+        RETURNING event_id
+    """
+
+
+def _classify_sql(models: Sequence[type[Event]]) -> str:
+    """For the staged rows at the given batch positions (ids claimed before, or a second
+    occurrence in the batch): is each the event already claimed (a duplicate), and if not,
+    what was claimed. A statement of its own, so that it sees ids another writer committed
+    while the claim waited for them."""
+    staged = " UNION ALL ".join(
+        f"SELECT batch_index, event_id, {digest_sql(m)} AS digest "
+        f"FROM {_temp_table(m)} t WHERE batch_index = ANY($1::integer[])"
+        for m in models
+    )
+    return f"""
+        SELECT s.batch_index, s.digest = e.digest AS same, e.feed, e.occurred_at
+        FROM ({staged}) AS s JOIN event_ids e USING (event_id)
+    """
+
+
 @dataclass
 class WriteResult:
     stored: int = 0
     duplicates: int = 0
     dead_lettered: int = 0
     rejected: list[DeadLetter] = field(default_factory=list)
-    """Events PostgreSQL refused (data errors), stored as dead letters instead."""
+    """Events stored as dead letters instead: refused by PostgreSQL (data errors), or a
+    different event under an id stored already (conflicting duplicates)."""
 
     def add(self, other: WriteResult) -> None:
         self.stored += other.stored
@@ -193,10 +240,16 @@ class Store:
             )
             for model in EVENT_TYPES.values()
         }
+        self._drop_sql = {
+            model: f"DELETE FROM {_temp_table(model)} WHERE batch_index = ANY($1::integer[])"
+            for model in EVENT_TYPES.values()
+        }
         self._upsert_sql = {
             model: state.upsert_sql(model, _temp_table(model))
             for model, state in STATE_TABLES.items()
         }
+        self._claim_sql: dict[tuple[type[Event], ...], str] = {}
+        self._classify_sql: dict[tuple[type[Event], ...], str] = {}
 
     @property
     def dsn(self) -> str:
@@ -242,7 +295,13 @@ class Store:
 
     async def _connect(self) -> asyncpg.Connection:
         try:
-            conn = await asyncpg.connect(self._dsn, timeout=self._connect_timeout)
+            conn = await asyncpg.connect(
+                # UTC: the digest reads timestamps as the session's time zone writes them
+                # (db/migrations/0006_exactly_once.sql)
+                self._dsn,
+                timeout=self._connect_timeout,
+                server_settings={"timezone": "UTC"},
+            )
         except Exception as exc:
             if is_retryable(exc) or isinstance(exc, asyncpg.PostgresError):
                 raise StoreUnavailable(f"cannot connect to the database: {exc}") from exc
@@ -251,7 +310,8 @@ class Store:
             for model in EVENT_TYPES.values():
                 await conn.execute(
                     f"CREATE TEMP TABLE IF NOT EXISTS {_temp_table(model)} "
-                    f"(LIKE {model.table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+                    f"(LIKE {model.table} INCLUDING DEFAULTS, batch_index integer NOT NULL) "
+                    "ON COMMIT DELETE ROWS"
                 )
         except asyncpg.UndefinedTableError as exc:
             await conn.close()
@@ -352,28 +412,44 @@ class Store:
         self, events: Sequence[Event], dead_letters: Sequence[DeadLetter]
     ) -> WriteResult:
         by_model: dict[type[Event], list[tuple]] = defaultdict(list)
-        for event in events:
-            by_model[type(event)].append(event.row())
+        first: dict[object, int] = {}  # event_id -> its first position in the batch
+        for index, event in enumerate(events):
+            by_model[type(event)].append((*event.row(), index))
+            first.setdefault(event.event_id, index)
+        models = [model for model in EVENT_TYPES.values() if model in by_model]
         result = WriteResult()
+        conflicts: list[DeadLetter] = []
         async with self._connection() as conn, conn.transaction():
-            # Tables always in the same order, rows in key order (the inserts ORDER BY the
-            # primary key, the state upserts by their key): two batches written at once, even
-            # holding the same redelivered events, take their locks in the same order and so
-            # cannot deadlock each other.
-            for model in EVENT_TYPES.values():
-                rows = by_model.get(model)
-                if not rows:
-                    continue
+            # Locks are taken in one order by every writer: the ids in event_id order (one
+            # statement), then the tables in a fixed order with their rows in key order (the
+            # inserts ORDER BY the primary key, the state upserts by their key). Two batches
+            # written at once, even holding the same redelivered events, cannot deadlock.
+            for model in models:
                 await conn.copy_records_to_table(
-                    _temp_table(model), records=rows, columns=model.columns()
+                    _temp_table(model),
+                    records=by_model[model],
+                    columns=(*model.columns(), "batch_index"),
                 )
+            if models:
+                claimed = {row[0] for row in await conn.fetch(self._claim(models))}
+                others = [
+                    index
+                    for index, event in enumerate(events)
+                    if first[event.event_id] != index or event.event_id not in claimed
+                ]
+                if others:
+                    conflicts = await self._set_aside(conn, events, models, others, result)
+                staged = len(events) - len(others)
+            for model in models:
                 status = await conn.execute(self._insert_sql[model])
-                inserted = int(status.rsplit(" ", 1)[-1])
-                result.stored += inserted
-                result.duplicates += len(rows) - inserted
+                result.stored += int(status.rsplit(" ", 1)[-1])
                 if model in self._upsert_sql:
                     await conn.execute(self._upsert_sql[model])
-            if dead_letters:
+            if models:
+                # a claimed id whose row is there already (stored twice before 0006): once
+                result.duplicates += staged - result.stored
+            letters = [*dead_letters, *conflicts]
+            if letters:
                 await conn.copy_records_to_table(
                     "dead_letters",
                     records=[
@@ -384,12 +460,57 @@ class Store:
                             d.reason.value,
                             _clean_text(d.detail),
                         )
-                        for d in dead_letters
+                        for d in letters
                     ],
                     columns=DEAD_LETTER_COLUMNS,
                 )
-                result.dead_lettered += len(dead_letters)
+                result.dead_lettered += len(letters)
+        result.rejected += conflicts
         return result
+
+    def _claim(self, models: Sequence[type[Event]]) -> str:
+        key = tuple(models)
+        sql = self._claim_sql.get(key)
+        if sql is None:
+            sql = self._claim_sql[key] = _claim_sql(models)
+            self._classify_sql[key] = _classify_sql(models)
+        return sql
+
+    async def _set_aside(
+        self,
+        conn: asyncpg.Connection,
+        events: Sequence[Event],
+        models: Sequence[type[Event]],
+        positions: list[int],
+        result: WriteResult,
+    ) -> list[DeadLetter]:
+        """Take the events at ``positions`` (ids claimed already) out of the staged rows:
+        a duplicate is counted, a different event under a claimed id becomes a dead letter."""
+        conflicts = []
+        now = datetime.now(UTC)
+        for index, same, feed, stored_at in await conn.fetch(
+            self._classify_sql[tuple(models)], positions
+        ):
+            if same:
+                result.duplicates += 1
+                continue
+            event = events[index]
+            conflicts.append(
+                DeadLetter(
+                    topic=_topic_of(event),
+                    payload=event.to_json(),
+                    reason=Reason.CONFLICTING_DUPLICATE,
+                    detail=(
+                        f"event_id {event.event_id} is stored already as a {feed} event with "
+                        f"occurred_at {stored_at.isoformat()}; this {event.feed.value} event "
+                        f"with occurred_at {event.occurred_at.isoformat()} differs from it"
+                    ),
+                    received_at=now,
+                )
+            )
+        for model in models:
+            await conn.execute(self._drop_sql[model], positions)
+        return conflicts
 
 
 def _topic_of(event: Event) -> str:

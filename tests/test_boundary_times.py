@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from paho.mqtt.enums import CallbackAPIVersion
 
-from ioc.boundary import DeadLetter, Reason, TimeLimits, decode
+from ioc.boundary import DEFAULT_TIME_LIMITS, DeadLetter, Reason, TimeLimits, decode
 from ioc.db import migrate
 from ioc.local import LocalMosquitto
 from ioc.models import EVENT_TYPES, Event, PaymentEvent
@@ -76,7 +76,7 @@ def time_fields(kind: str) -> list[str]:
     return [name for name, _ in EVENT_TYPES[_feed(kind)].time_fields()]
 
 
-def _feed(kind: str):  # noqa: ANN202 - the Feed enum member
+def _feed(kind: str):
     return next(feed for feed in EVENT_TYPES if feed.value == kind)
 
 
@@ -103,7 +103,9 @@ def _with(event: Event, **fields: str) -> bytes:
     return json.dumps(body).encode()
 
 
-def _decode(event: Event, limits: TimeLimits = TimeLimits(), **fields: str) -> Event | DeadLetter:
+def _decode(
+    event: Event, limits: TimeLimits = DEFAULT_TIME_LIMITS, **fields: str
+) -> Event | DeadLetter:
     topic = feed_topic(event.province, event.feed, event.district)
     return decode(topic, _with(event, **fields), received_at=RECEIVED,
                   max_payload_bytes=65536, limits=limits)

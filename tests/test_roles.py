@@ -33,6 +33,8 @@ async def test_the_ingester_role_can_store_a_batch_and_cannot_drop_tables(databa
             "DROP TABLE payment_events",
             "TRUNCATE dossier_events",
             "DELETE FROM dead_letters",
+            "DELETE FROM event_ids",
+            "UPDATE event_ids SET digest = gen_random_uuid()",
             "CREATE TABLE sneaky (x int)",
             "ALTER TABLE dossiers ADD COLUMN x int",
         ):
@@ -53,9 +55,25 @@ async def test_the_grafana_role_reads_views_only_and_cannot_write(database):
             "INSERT INTO provinces VALUES ('x', 'x', 'x', 1, 0, 0)",
             "UPDATE districts SET population = 0",
             "DELETE FROM provinces",
+            "SELECT * FROM event_ids",
             "CREATE TABLE sneaky (x int)",
+            # TEMPORARY is PUBLIC's on a new database; 0006 takes it back
+            "CREATE TEMP TABLE sneaky (x int)",
         ):
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
                 await conn.execute(statement)
     finally:
         await conn.close()
+
+
+async def test_only_the_ingester_may_create_temporary_tables(database):
+    for role, allowed in (("ioc_ingester", True), ("ioc_alerter", False), ("ioc_grafana", False)):
+        conn = await asyncpg.connect(as_role(database, role))
+        try:
+            if allowed:
+                await conn.execute("CREATE TEMP TABLE staging (x int)")
+            else:
+                with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                    await conn.execute("CREATE TEMP TABLE staging (x int)")
+        finally:
+            await conn.close()
