@@ -141,11 +141,11 @@ async def _demo(
     seed: int | None,
     duration: float | None,
 ) -> None:
+    from ioc.mqttwire import PROTOCOL_5
     from simulators.control import listen
     from simulators.engine import Simulation
     from simulators.fastpublish import DEFAULT_MAX_BACKLOG, FastPublisher
     from simulators.profiles import PROFILES
-    from simulators.publisher import Publisher
     from simulators.runner import LiveRun, SystemClock, backfill
 
     console = Console()
@@ -205,27 +205,27 @@ async def _demo(
         )
 
         async def simulate() -> None:
-            async with Publisher(settings.mqtt, client_id=f"ioc-demo-sim-{os.getpid()}") as pub:
+            # one publisher for the history (paced by the broker's backlog) and the live
+            # stream, so that one replay window covers both (simulators/fastpublish.py)
+            async with FastPublisher(
+                settings.mqtt, client_id=f"ioc-demo-sim-{os.getpid()}",
+                ca_file=settings.mqtt_ca_file, max_backlog=DEFAULT_MAX_BACKLOG,
+                protocol=PROTOCOL_5, replay_seconds=settings.mqtt_replay_seconds,
+                replay_max=settings.mqtt_replay_max,
+            ) as pub:
                 live = LiveRun(simulation, pub, speed=speed, clock=clock, sim_start=now)
                 stop_task = asyncio.create_task(stop.wait())
                 stop_task.add_done_callback(lambda _: live.stop.set())
                 hours = (now - start).total_seconds() / 3600
                 summary.phase = f"backfilling {hours:.1f} h of history"
-                # the history through the bulk publisher, paced by the broker's backlog
-                async with FastPublisher(
-                    settings.mqtt, client_id=f"ioc-demo-backfill-{os.getpid()}",
-                    ca_file=settings.mqtt_ca_file, max_backlog=DEFAULT_MAX_BACKLOG,
-                    protocol=settings.mqtt_protocol,
-                ) as bulk:
 
-                    def progress(at: datetime, _generated: int) -> None:
-                        summary.sim_time, summary.published = at, bulk.published
+                def progress(at: datetime, _generated: int) -> None:
+                    summary.sim_time, summary.published = at, pub.published
 
-                    await backfill(
-                        simulation, bulk, end=now, stop=live.stop, progress=progress, clock=clock
-                    )
-                backfilled = bulk.published
-                summary.published = backfilled
+                await backfill(
+                    simulation, pub, end=now, stop=live.stop, progress=progress, clock=clock
+                )
+                summary.published = pub.published
                 summary.phase = f"live at {speed:g}x (ioc-sim scenario NAME provokes alerts)"
                 control = asyncio.create_task(
                     listen(settings.mqtt, live.apply, client_id=f"ioc-demo-control-{os.getpid()}")
@@ -234,10 +234,10 @@ async def _demo(
                 try:
                     while not runner.done():
                         summary.sim_time = live.sim_time()
-                        summary.published = backfilled + pub.published
+                        summary.published = pub.published
                         await asyncio.wait([runner], timeout=0.5)
                     await runner
-                    summary.published = backfilled + pub.published  # the last ones too
+                    summary.published = pub.published  # the last ones too
                 finally:
                     for task in (control, stop_task):
                         task.cancel()

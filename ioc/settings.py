@@ -63,6 +63,15 @@ class Settings(BaseSettings):
         default=4, description="4 = MQTT 3.1.1 (fastest through paho), 5 = MQTT 5."
     )
     mqtt_ca_file: Path | None = Field(default=None, description="CA bundle for mqtts://.")
+    mqtt_replay_seconds: float = Field(
+        default=90.0,
+        ge=0,
+        description="Publishers keep acknowledged messages this long (longer than the broker's "
+        "autosave_interval) and publish them again after a reconnect; 0: no replay.",
+    )
+    mqtt_replay_max: int = Field(
+        default=500_000, ge=1, description="Acknowledged messages kept at most; beyond, wait."
+    )
     database_url: SecretStr | None = Field(
         default=None,
         description="postgresql://user:pass@host:port/db; unset: `ioc demo` starts one.",

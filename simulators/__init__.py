@@ -1,22 +1,24 @@
 """Feed simulators: dossiers, payments and field reports of three provinces, over MQTT.
 
 ``Simulation`` generates the events (``ioc.models``) deterministically from a seed,
-``PROFILES`` holds each province's loads and published figures, and ``Publisher`` sends events
-to the broker. ``ioc-sim`` (``simulators.cli``) runs them live, as a backfill, or switches a
-scenario on in a running simulator.
+``PROFILES`` holds each province's loads and published figures, and ``FastPublisher`` sends
+events to the broker (and again after a reconnect, what a crashed broker may have lost).
+``ioc-sim`` (``simulators.cli``) runs them live, as a backfill, or switches a scenario on in
+a running simulator.
 """
 
 from simulators.engine import SCENARIOS, Scenario, Simulation
+from simulators.fastpublish import FastPublisher, PublisherRefused
 from simulators.profiles import PROFILES, ProvinceProfile
-from simulators.publisher import Publisher, PublisherClosed, PublishQueue
+from simulators.publisher import PublisherClosed
 
 __all__ = [
     "PROFILES",
     "SCENARIOS",
+    "FastPublisher",
     "ProvinceProfile",
-    "PublishQueue",
-    "Publisher",
     "PublisherClosed",
+    "PublisherRefused",
     "Scenario",
     "Simulation",
 ]

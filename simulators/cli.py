@@ -31,12 +31,13 @@ from rich.progress import (
 )
 
 from ioc.models import VN_TZ
+from ioc.mqttwire import PROTOCOL_5
 from ioc.settings import MqttUrl, Settings
 from simulators.control import ScenarioCommand, listen, send
 from simulators.engine import SCENARIOS, Simulation
 from simulators.fastpublish import DEFAULT_MAX_BACKLOG, FastPublisher, PublisherRefused
 from simulators.profiles import PROFILES, ProvinceProfile
-from simulators.publisher import Publisher, default_client_id
+from simulators.publisher import default_client_id
 from simulators.runner import LiveRun, RunStats, SystemClock, backfill
 
 console = Console(stderr=True)
@@ -100,10 +101,11 @@ def _on_signals(stop: Callable[[], None]) -> None:
             loop.add_signal_handler(sig, stop)
 
 
-def _summary(stats: RunStats) -> None:
+def _summary(stats: RunStats, unsafe: int = 0) -> None:
     console.print(
         f"published {stats.published:,} of {stats.generated:,} events in {stats.seconds:.1f} s "
-        f"({stats.rate:,.0f} events/s); reconnects {stats.reconnects}, retries {stats.retries}"
+        f"({stats.rate:,.0f} events/s); reconnects {stats.reconnects}, retries {stats.retries}, "
+        f"replayed {stats.replayed:,}"
         + (f", [red]{stats.failed} not published[/red]" if stats.failed else "")
     )
     if stats.waited or stats.paced:
@@ -112,6 +114,34 @@ def _summary(stats: RunStats) -> None:
             f"  generating and sending {working:.1f} s, waiting for acknowledgements "
             f"{stats.waited:.1f} s, paused for the broker's backlog {stats.paced:.1f} s"
         )
+    if unsafe:
+        console.print(
+            f"  [yellow]{unsafe:,} acknowledged message(s) were not yet saved by the broker "
+            "nor stored by the ingester at exit: a broker crash now could lose them[/yellow]"
+        )
+
+
+def _publisher(url: MqttUrl, client_id: str, ca_file: Path | None, **options: Any) -> FastPublisher:
+    """MQTT 5 whatever IOC_MQTT_PROTOCOL says: only its PUBACK tells a message that reached
+    no subscriber (a broker restarted without the ingester's session) from a delivered one."""
+    settings = Settings()
+    return FastPublisher(
+        url, client_id=client_id, ca_file=_ca_file(ca_file), protocol=PROTOCOL_5,
+        replay_seconds=settings.mqtt_replay_seconds, replay_max=settings.mqtt_replay_max,
+        **options,
+    )
+
+
+async def _settle(publisher: FastPublisher, stopped: bool) -> int:
+    """At the end of a run, wait (up to the replay window) until the broker has saved or
+    delivered what it acknowledged; return how many messages are still at risk. Not after
+    Ctrl-C: the user asked to stop now."""
+    if stopped or not publisher.at_risk:
+        return publisher.at_risk
+    console.print(f"waiting up to {publisher.replay_seconds:g} s until the broker has stored "
+                  f"or delivered the last {publisher.at_risk:,} message(s) …")
+    await publisher.settle(publisher.replay_seconds)
+    return publisher.at_risk
 
 
 @main.command()
@@ -140,9 +170,9 @@ def run(
         raise click.UsageError("give --duration or --count, not both")
     url = _mqtt_url(mqtt_url)
     profiles = _profiles(provinces)
-    client = client_id or default_client_id()
+    client = client_id or default_client_id(url.username)
 
-    async def go() -> RunStats:
+    async def go() -> tuple[RunStats, int]:
         clock = SystemClock()
         now, started = clock.now(), clock.monotonic()
         sim = Simulation(profiles, seed=seed, start=now - timedelta(days=backfill_days),
@@ -151,38 +181,38 @@ def run(
             f"ioc-sim run: {', '.join(p.code for p in profiles)}; seed {seed}, scale {scale}, "
             f"speed {speed}x; broker {url!r}"
         )
-        async with Publisher(url, client_id=client, ca_file=_ca_file(ca_file)) as publisher:
+        # one publisher, one replay window: the history (paced by the broker's backlog) and
+        # then the live stream
+        async with _publisher(url, client, ca_file, max_backlog=DEFAULT_MAX_BACKLOG) as publisher:
             live = LiveRun(sim, publisher, speed=speed, duration=duration, count=count,
                            clock=clock, sim_start=now)
-            _on_signals(live.stop.set)
-            backfilled = 0
+            signalled = asyncio.Event()
+            _on_signals(lambda: (signalled.set(), live.stop.set()))
             if backfill_days:
-                async with FastPublisher(
-                    url, client_id=f"{client}-backfill", ca_file=_ca_file(ca_file),
-                    max_backlog=DEFAULT_MAX_BACKLOG, protocol=Settings().mqtt_protocol,
-                ) as bulk:
-                    stats = await backfill(sim, bulk, end=now, stop=live.stop, clock=clock)
+                stats = await backfill(sim, publisher, end=now, stop=live.stop, clock=clock)
                 console.print(f"backfilled {stats.generated:,} events ({stats.rate:,.0f}/s)")
-                live.generated, backfilled = stats.generated, stats.published
+                live.generated = stats.generated
             control = asyncio.create_task(
                 listen(url, live.apply, client_id=f"{client}-control", ca_file=_ca_file(ca_file))
             )
             status = asyncio.create_task(_status(live, publisher))
             try:
                 stats = await live.run()
-                # the whole command, backfill included
-                stats.seconds = clock.monotonic() - started
-                stats.published += backfilled
-                return stats
             finally:
                 for task in (control, status):
                     task.cancel()
                 await asyncio.gather(control, status, return_exceptions=True)
+            unsafe = await _settle(publisher, signalled.is_set())
+            stats.seconds = clock.monotonic() - started  # the whole command, backfill included
+            return stats, unsafe
 
-    _summary(asyncio.run(go()))
+    try:
+        _summary(*asyncio.run(go()))
+    except PublisherRefused as exc:
+        raise click.ClickException(str(exc)) from None
 
 
-async def _status(live: LiveRun, publisher: Publisher, every: float = 10.0) -> None:
+async def _status(live: LiveRun, publisher: FastPublisher, every: float = 10.0) -> None:
     while True:
         await asyncio.sleep(every)
         console.print(
@@ -249,7 +279,7 @@ def backfill_command(
                           "nothing to backfill")
             return
 
-    async def go() -> RunStats:
+    async def go() -> tuple[RunStats, int]:
         clock = SystemClock()
         end = clock.now()
         start = end - timedelta(days=days)
@@ -268,23 +298,23 @@ def backfill_command(
                 progress.update(task, completed=(at - start).total_seconds(), events=generated,
                                 at=at.strftime("%Y-%m-%d %H:%M"))
 
-            async with FastPublisher(
-                url, client_id=client_id or default_client_id(), ca_file=_ca_file(ca_file),
+            async with _publisher(
+                url, client_id or default_client_id(url.username), ca_file,
                 window=window, max_backlog=max_backlog or None,
-                protocol=Settings().mqtt_protocol,
             ) as publisher:
                 notes = asyncio.create_task(
                     _backfill_notes(publisher, lambda note: progress.update(task, note=note))
                 )
                 try:
-                    return await backfill(sim, publisher, end=end, stop=stop,
-                                          progress=advance, clock=clock)
+                    stats = await backfill(sim, publisher, end=end, stop=stop,
+                                           progress=advance, clock=clock)
                 finally:
                     notes.cancel()
                     await asyncio.gather(notes, return_exceptions=True)
+                return stats, await _settle(publisher, stop.is_set())
 
     try:
-        _summary(asyncio.run(go()))
+        _summary(*asyncio.run(go()))
     except PublisherRefused as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -361,7 +391,8 @@ def scenario(
         raise click.BadParameter(str(exc), param_hint="--target") from None
     url = _mqtt_url(mqtt_url)
     try:
-        asyncio.run(send(url, command, client_id=client_id or default_client_id("ioc-sim-ctl"),
+        asyncio.run(send(url, command, client_id=client_id or default_client_id(url.username,
+                                                                                 "ioc-sim-ctl"),
                          ca_file=_ca_file(ca_file)))
     except aiomqtt.MqttError as exc:
         raise click.ClickException(f"could not reach the broker {url!r}: {exc}") from None

@@ -20,6 +20,32 @@ Delivery is QoS 1 at-least-once:
 - A CONNACK refusal other than "server unavailable" (bad credentials, not authorised, client
   id rejected) is not retried: ``send``/``flush``/``publish`` raise ``PublisherRefused``.
 
+Replay window (``replay_seconds``, ``replay_max``): a PUBACK from Mosquitto means "in
+memory", not "on disk". Mosquitto writes its database every ``autosave_interval`` (60 s in
+``mosquitto/mosquitto.conf``) and on a clean exit; a crash (kill -9, power loss) loses what
+came after the last save, queued for the ingester or in flight to it, and a publisher whose
+session was in that save even reconnects with session_present set. So every acknowledged
+message is kept (encoded) until it is safe: once it is older than ``replay_seconds`` (longer
+than the autosave interval plus the time a save takes, so a save holds it), or once the broker
+no longer holds it (the ingester acknowledges only after its commit, and then the broker drops
+the message): the window keeps at most as many of the newest messages as the broker holds
+(``$SYS/broker/store/messages/count`` less ``$SYS/broker/retained messages/count``) plus those
+acknowledged in the last 12 s (Mosquitto computes the counts every ``sys_interval``, 10 s by
+default, 2 s in ours, and publishes them only when they change). After any reconnect the window
+is published
+again, with new packet ids, behind the resent unacknowledged messages; the ingester stores each
+event once (by ``event_id``), so a replay costs duplicates, never a second row. ``replayed``
+counts them. ``send`` waits while ``replay_max`` messages are kept (memory stays bounded), and
+``settle`` waits, at the end of a run, until nothing sent is at risk.
+
+No subscriber (MQTT 5 only): a broker that restarts without the ingester's session (a crash
+before its first save of it) drops every message published before the ingester subscribes
+again, and its PUBACK says so only in MQTT 5 (reason code 0x10, "no matching subscribers").
+Such a message is kept and published again every ``unrouted_retry`` seconds until a
+subscriber takes it, for ``replay_seconds`` at most (then it is given up with a warning and
+counted in ``unrouted``). Our commands publish with MQTT 5 for this reason; over MQTT 3.1.1 the
+broker's silence cannot be told from a delivery.
+
 Broker backlog pacing (``max_backlog``): Mosquitto keeps at most ``max_queued_messages`` (and
 ``max_queued_bytes``) per client and silently drops QoS 1 messages past them, so a backfill
 faster than the ingester could lose events inside the broker with no error anywhere. The
@@ -38,6 +64,7 @@ import asyncio
 import logging
 import sys
 import time
+from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Self
@@ -66,12 +93,31 @@ from simulators.publisher import PublisherClosed, default_client_id
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BACKLOG_TOPIC", "DEFAULT_MAX_BACKLOG", "FastPublisher", "PublisherRefused"]
+__all__ = [
+    "BACKLOG_TOPIC",
+    "DEFAULT_MAX_BACKLOG",
+    "DEFAULT_REPLAY_MAX",
+    "DEFAULT_REPLAY_SECONDS",
+    "RETAINED_TOPIC",
+    "FastPublisher",
+    "PublisherRefused",
+]
 
 BACKLOG_TOPIC = "$SYS/broker/store/messages/count"
+RETAINED_TOPIC = "$SYS/broker/retained messages/count"
+DEFAULT_REPLAY_SECONDS = 90.0
+"""Acknowledged messages are kept this long for a replay after a reconnect: longer than the
+broker's ``autosave_interval`` (60 s) plus the time a save takes."""
+DEFAULT_REPLAY_MAX = 500_000
+"""Acknowledged messages kept at most (about 300 MB of simulated events); ``send`` waits
+beyond it. Above what the broker may hold with ``--max-backlog`` pacing (200,000 and one
+``sys_interval`` of sending)."""
 DEFAULT_MAX_BACKLOG = 200_000
 """Undelivered messages the broker may hold before a backfill pauses (well under Mosquitto's
 ``max_queued_messages 1000000`` per client in ``mosquitto/mosquitto.conf``)."""
+_NO_MATCHING_SUBSCRIBERS = 0x10  # MQTT 5 PUBACK reason code: accepted, delivered to nobody
+_COUNT_STALENESS = 12.0
+"""Seconds a broker's $SYS count may lag behind: Mosquitto's default sys_interval is 10 s."""
 RECONNECT_BACKOFF = Backoff(initial=0.1, maximum=10.0)  # 0.1, 0.2, 0.4 ... 10 s
 _MAX_ID = 0xFFFF
 _LITTLE_ENDIAN = sys.byteorder == "little"
@@ -160,6 +206,9 @@ class FastPublisher:
         chunk_bytes: int = 256 * 1024,
         backoff: Backoff = RECONNECT_BACKOFF,
         session_expiry: int = 24 * 3600,
+        replay_seconds: float = DEFAULT_REPLAY_SECONDS,
+        replay_max: int = DEFAULT_REPLAY_MAX,
+        unrouted_retry: float = 1.0,
     ) -> None:
         if not 1 <= window < _MAX_ID:
             raise ValueError(f"window must be within 1..{_MAX_ID - 1}")
@@ -167,8 +216,10 @@ class FastPublisher:
             raise ValueError("max_backlog must be at least 1 (or None: no pacing)")
         if protocol not in (PROTOCOL_311, PROTOCOL_5):
             raise ValueError("protocol must be 4 (MQTT 3.1.1) or 5 (MQTT 5)")
+        if replay_seconds < 0 or replay_max < 1:
+            raise ValueError("replay_seconds must be >= 0 (0: no replay) and replay_max >= 1")
         self.url = url
-        self.client_id = client_id or default_client_id()
+        self.client_id = client_id or default_client_id(url.username)
         self.ca_file = ca_file
         self.window = window
         self.max_backlog = max_backlog
@@ -179,9 +230,23 @@ class FastPublisher:
         self.chunk_bytes = chunk_bytes
         self.backoff = backoff
         self.session_expiry = session_expiry
+        self.replay_seconds = replay_seconds
+        self.replay_max = replay_max
+        self.unrouted_retry = unrouted_retry
 
         self.published = 0
-        """Messages acknowledged by the broker."""
+        """Messages acknowledged by the broker (replays not counted again)."""
+        self.replayed = 0
+        """Acknowledged messages published again after a reconnect (the replay window)."""
+        self.replay_wait = 0.0
+        """Seconds ``send`` waited because ``replay_max`` messages were kept."""
+        self.retained: int | None = None
+        """The broker's last ``$SYS/broker/retained messages/count``."""
+        self.unrouted = 0
+        """MQTT 5 only: messages given up after ``replay_seconds`` of "no matching
+        subscribers"."""
+        self.unrouted_retries = 0
+        """MQTT 5 only: messages published again because no subscriber took them."""
         self.retries = 0
         """Messages written again (with DUP) after a reconnect."""
         self.reconnects = 0
@@ -199,6 +264,15 @@ class FastPublisher:
 
         self._limit = window  # MQTT 5: at most the broker's Receive Maximum
         self._inflight: dict[int, bytes] = {}  # packet id -> encoded PUBLISH, in send order
+        self._window: deque[tuple[float, bytes]] = deque()  # (acked at, PUBLISH), oldest first
+        self._pending_replay: deque[bytes] = deque()  # window entries to publish again
+        self._replay_ids: set[int] = set()  # packet ids of replays in flight
+        # (first refused, PUBLISH, counted as published already: a replay)
+        self._unrouted: deque[tuple[float, bytes, bool]] = deque()
+        self._unrouted_since: dict[int, float] = {}  # packet id in flight -> first refused
+        self._unrouted_task: asyncio.Task[None] | None = None
+        self._replay_task: asyncio.Task[None] | None = None
+        self._ack_seconds: deque[list[int]] = deque()  # [second, acknowledgements in it]
         self._acked: dict[int, asyncio.Future[None]] = {}  # publish_raw waiting for its id
         self._next_id = 0
         self._sub_id = 0
@@ -213,6 +287,7 @@ class FastPublisher:
         self._task: asyncio.Task[None] | None = None
         self._backlog_timer: asyncio.TimerHandle | None = None
         self._backlog_warned = False
+        self._retained_warned = False
         self._error: BaseException | None = None
         self._closed = False
         self._last_state = ""
@@ -227,6 +302,13 @@ class FastPublisher:
     def in_flight(self) -> int:
         """Messages sent (or buffered) and not yet acknowledged."""
         return len(self._inflight)
+
+    @property
+    def at_risk(self) -> int:
+        """Messages a broker crash now could lose: unacknowledged, waiting to be published
+        again, or acknowledged and kept in the replay window."""
+        return (len(self._inflight) + len(self._pending_replay) + len(self._window)
+                + len(self._unrouted))
 
     async def __aenter__(self) -> Self:
         """Connect (retrying an unreachable broker); raise ``PublisherRefused`` if refused."""
@@ -257,9 +339,12 @@ class FastPublisher:
             conn.write(DISCONNECT)
             if conn.transport is not None:
                 conn.transport.close()  # after the buffered bytes
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        tasks = [
+            t for t in (self._task, self._replay_task, self._unrouted_task) if t is not None
+        ]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         if conn is not None and not conn.closed.done():
             try:
                 await asyncio.wait_for(asyncio.shield(conn.closed), 2.0)
@@ -277,8 +362,19 @@ class FastPublisher:
         """Queue one QoS 1 message for sending; return its packet id.
 
         Returns at once unless ``window`` messages are unacknowledged, the write buffer is
-        full, there is no connection, or the broker's backlog is above ``max_backlog``.
+        full, there is no connection, the broker's backlog is above ``max_backlog``, or
+        ``replay_max`` messages are kept (unacknowledged, or acknowledged and kept for a
+        replay).
         """
+        await self._admit()
+        packet_id = self._allocate_id()
+        await self._enqueue(
+            packet_id, Publish(topic, payload, 1, packet_id, False, retain).encode(self.protocol)
+        )
+        return packet_id
+
+    async def _admit(self) -> None:
+        """Wait until one more message may be sent."""
         room = self._room
         if room is None:
             raise RuntimeError("use the FastPublisher as an async context manager")
@@ -286,13 +382,25 @@ class FastPublisher:
             began = time.monotonic()
             await self._wait(self._below_backlog)  # type: ignore[arg-type]
             self.backlog_wait += time.monotonic() - began
+        if len(self._window) + len(self._inflight) >= self.replay_max:
+            began = time.monotonic()
+            while True:
+                self._trim_window(time.monotonic())
+                if len(self._window) + len(self._inflight) < self.replay_max:
+                    break
+                await asyncio.sleep(0.1)
+                self._check()
+            self.replay_wait += time.monotonic() - began
         if not room.is_set():
             began = time.monotonic()
             await self._wait(room)
             self.window_wait += time.monotonic() - began
         self._check()
-        packet_id = self._allocate_id()
-        data = Publish(topic, payload, 1, packet_id, False, retain).encode(self.protocol)
+
+    async def _enqueue(self, packet_id: int, data: bytes) -> None:
+        """Keep ``data`` until acknowledged and write it out (in chunks)."""
+        room = self._room
+        assert room is not None
         self._inflight[packet_id] = data
         self._drained.clear()  # type: ignore[union-attr]
         if len(self._inflight) >= self._limit:
@@ -311,10 +419,25 @@ class FastPublisher:
         elif not self._flush_scheduled:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._scheduled_write)
-        return packet_id
+
+    async def settle(self, timeout: float) -> bool:
+        """Wait until nothing sent is at risk in a broker crash (every message acknowledged,
+        and then stored by a save or no longer held by the broker), ``timeout`` seconds at
+        most; return whether it is so."""
+        deadline = time.monotonic() + timeout
+        while True:
+            now = time.monotonic()
+            self._trim_window(now)
+            if not self.at_risk:
+                return True
+            if now >= deadline:
+                return False
+            await asyncio.sleep(min(0.2, deadline - now))
+            self._check()
 
     async def flush(self) -> None:
-        """Wait until every message sent so far has been acknowledged."""
+        """Wait until every message sent so far has been acknowledged (and every message
+        being published again after a reconnect)."""
         if self._drained is None:
             raise RuntimeError("use the FastPublisher as an async context manager")
         if self._conn is not None:
@@ -405,6 +528,9 @@ class FastPublisher:
         for packet in packets:
             kind = type(packet)
             if kind is PubAck:
+                if packet.reason_code == _NO_MATCHING_SUBSCRIBERS:
+                    self._not_routed(packet.packet_id)
+                    continue
                 acks.append(packet.packet_id)
                 if packet.reason_code >= 0x80:
                     self.refused += 1
@@ -414,6 +540,8 @@ class FastPublisher:
             elif kind is Publish:
                 if packet.topic == BACKLOG_TOPIC:
                     self._on_backlog(packet.payload)
+                elif packet.topic == RETAINED_TOPIC:
+                    self._on_retained(packet.payload)
             elif kind is ConnAck:
                 if not conn.connack.done():
                     conn.connack.set_result(packet)
@@ -424,6 +552,9 @@ class FastPublisher:
                         self._backlog_unavailable(
                             f"subscription to {BACKLOG_TOPIC} refused (ACL?)"
                         )
+                    if packet.return_codes[-1] >= 0x80 and not self._retained_warned:
+                        self._retained_warned = True  # the count is then an overestimate
+                        log.info("mqtt subscription to %s refused (ACL?)", RETAINED_TOPIC)
             elif kind is Disconnect:
                 self._state(
                     f"disconnected by the broker: {reason_text(packet.reason_code, PROTOCOL_5)}"
@@ -434,22 +565,121 @@ class FastPublisher:
             self._acknowledged(acks)
 
     def _acknowledged(self, packet_ids: Iterable[int]) -> None:
-        """PUBACKs: release the messages (an id not in flight is a resent one's second ack)."""
+        """PUBACKs: release the messages (an id not in flight is a resent one's second ack)
+        into the replay window."""
         pop = self._inflight.pop
         before = len(self._inflight)
         waiting = self._acked
+        replays = self._replay_ids
+        keep = self._window.append if self.replay_seconds else None
+        now = time.monotonic()
+        replayed = 0
         for packet_id in packet_ids:
-            if pop(packet_id, None) is not None and waiting:
+            data = pop(packet_id, None)
+            if data is None:
+                continue
+            if keep is not None:
+                keep((now, data))
+            if replays and packet_id in replays:
+                replays.discard(packet_id)
+                replayed += 1
+            if self._unrouted_since:
+                self._unrouted_since.pop(packet_id, None)
+            if waiting:
                 future = waiting.pop(packet_id, None)
                 if future is not None and not future.done():
                     future.set_result(None)
         left = len(self._inflight)
         if left != before:
-            self.published += before - left
+            acked = before - left
+            second = int(now)
+            seconds = self._ack_seconds
+            if seconds and seconds[-1][0] == second:
+                seconds[-1][1] += acked
+            else:
+                seconds.append([second, acked])
+            self.published += acked - replayed
             if left < self._limit:
                 self._room.set()  # type: ignore[union-attr]
-            if not left:
+            if not left and not self._pending_replay and not self._unrouted:
                 self._drained.set()  # type: ignore[union-attr]
+            if keep is not None:
+                self._trim_window(now)
+
+    def _not_routed(self, packet_id: int) -> None:
+        """A PUBACK "no matching subscribers": keep the message to publish it again later."""
+        data = self._inflight.pop(packet_id, None)
+        if data is None:
+            return
+        now = time.monotonic()
+        first = self._unrouted_since.pop(packet_id, now)
+        replay = packet_id in self._replay_ids
+        self._replay_ids.discard(packet_id)
+        if now - first > self.replay_seconds:
+            self.unrouted += 1
+            self._state(
+                f"no subscriber took a message on {_topic_of(data)} for "
+                f"{self.replay_seconds:g} s; giving it up"
+            )
+        else:
+            self._unrouted.append((first, data, replay))
+            if self._unrouted_task is None or self._unrouted_task.done():
+                self._unrouted_task = asyncio.create_task(
+                    self._run_unrouted(), name=f"mqtt unrouted {self.client_id}"
+                )
+        if len(self._inflight) < self._limit:
+            self._room.set()  # type: ignore[union-attr]
+        if not self._inflight and not self._pending_replay and not self._unrouted:
+            self._drained.set()  # type: ignore[union-attr]
+
+    async def _run_unrouted(self) -> None:
+        """Publish the messages no subscriber took again, every ``unrouted_retry`` s."""
+        unrouted = self._unrouted
+        try:
+            while unrouted:
+                await asyncio.sleep(self.unrouted_retry)
+                for _ in range(len(unrouted)):
+                    await self._admit()
+                    first, data, replay = unrouted.popleft()
+                    packet_id = self._allocate_id()
+                    self._unrouted_since[packet_id] = first
+                    if replay:
+                        self._replay_ids.add(packet_id)
+                    self.unrouted_retries += 1
+                    await self._enqueue(packet_id, _with_packet_id(data, packet_id))
+        except (PublisherClosed, PublisherRefused):
+            return
+
+    def _trim_window(self, now: float) -> None:
+        """Forget the acknowledged messages that are safe (see the module doc)."""
+        window = self._window
+        horizon = now - self.replay_seconds
+        while window and window[0][0] < horizon:
+            window.popleft()
+        held = self.broker_may_hold()
+        if held is not None:
+            while len(window) > held:
+                window.popleft()
+
+    def broker_may_hold(self) -> int | None:
+        """How many of our newest acknowledged messages the broker may still hold (None:
+        unknown, no reading since the connection was made). The stored-message count covers
+        every client's messages, so it can only overstate ours; the acknowledgements of the
+        last ``_COUNT_STALENESS`` seconds cover those that came after the count was taken."""
+        if self.backlog is None:
+            return None
+        seconds = self._ack_seconds
+        oldest = int(time.monotonic() - _COUNT_STALENESS)
+        while seconds and seconds[0][0] < oldest:
+            seconds.popleft()
+        recent = sum(count for _, count in seconds)
+        return max(0, self.backlog - (self.retained or 0)) + recent
+
+    def _on_retained(self, payload: bytes) -> None:
+        try:
+            self.retained = int(payload)
+        except ValueError:
+            return
 
     def _on_backlog(self, payload: bytes) -> None:
         try:
@@ -489,6 +719,13 @@ class FastPublisher:
     def _backlog_unavailable(self, why: str) -> None:
         if not self._backlog_warned:
             self._backlog_warned = True
+            if self.max_backlog is None:
+                log.info(
+                    "mqtt %s: the replay window is bounded by time only (%g s)",
+                    why, self.replay_seconds,
+                    extra={"broker": f"{self.url.host}:{self.url.port}"},
+                )
+                return
             log.warning(
                 "mqtt %s: publishing without backlog pacing; a backlog above the broker's "
                 "max_queued_messages is dropped by the broker",
@@ -571,12 +808,18 @@ class FastPublisher:
             receive_maximum = connack.properties.get(Property.RECEIVE_MAXIMUM)
             if isinstance(receive_maximum, int) and receive_maximum > 0:
                 self._limit = min(self.window, receive_maximum)
-            if self.max_backlog is not None:
+            if reconnect:
+                # readings of the broker before: a restarted one holds other messages now
+                self.backlog = self.retained = None
+            if self.max_backlog is not None or self.replay_seconds:
                 self._sub_id = self._allocate_id()
-                conn.write(Subscribe(self._sub_id, ((BACKLOG_TOPIC, 0),)).encode(self.protocol))
+                topics = ((BACKLOG_TOPIC, 0), (RETAINED_TOPIC, 0))
+                conn.write(Subscribe(self._sub_id, topics).encode(self.protocol))
             if reconnect:
                 self.reconnects += 1
             self._resend(conn)
+            if reconnect:
+                self._replay_window()
             self._conn = conn
             self._online.set()  # type: ignore[union-attr]
             self._state(f"connected to {self.url.host}:{self.url.port}", logging.INFO)
@@ -588,6 +831,39 @@ class FastPublisher:
             self._lost(conn)
             if not conn.closed.done() and not self._closed:
                 conn.abort()
+
+    def _replay_window(self) -> None:
+        """After a reconnect: publish the acknowledged messages of the window again (the
+        broker may have crashed and lost them, whatever session_present says)."""
+        window = self._window
+        if not window:
+            return
+        self._pending_replay.extend(data for _, data in window)
+        window.clear()
+        self._drained.clear()  # type: ignore[union-attr]
+        self._state(
+            f"publishing {len(self._pending_replay):,} acknowledged message(s) again in case "
+            "the broker lost them", logging.INFO,
+        )
+        if self._replay_task is None or self._replay_task.done():
+            self._replay_task = asyncio.create_task(
+                self._run_replay(), name=f"mqtt replay {self.client_id}"
+            )
+
+    async def _run_replay(self) -> None:
+        pending = self._pending_replay
+        try:
+            while pending:
+                await self._admit()
+                data = pending.popleft()
+                packet_id = self._allocate_id()
+                self._replay_ids.add(packet_id)
+                self.replayed += 1
+                await self._enqueue(packet_id, _with_packet_id(data, packet_id))
+        except (PublisherClosed, PublisherRefused):
+            return
+        if not self._inflight and not self._unrouted:
+            self._drained.set()  # type: ignore[union-attr]
 
     def _resend(self, conn: _Connection) -> None:
         """Write every unacknowledged message again, in order, with DUP (what is buffered
@@ -614,3 +890,28 @@ class FastPublisher:
             properties=properties,
         ).encode(self.protocol)
 
+
+
+def _with_packet_id(data: bytes, packet_id: int) -> bytes:
+    """An encoded QoS 1 PUBLISH with another packet id (and no DUP flag): the id follows
+    the fixed header, its remaining length and the topic."""
+    position = 1
+    while data[position] & 0x80:  # the remaining length's continuation bytes
+        position += 1
+    position += 1
+    topic_length = int.from_bytes(data[position : position + 2], "big")
+    position += 2 + topic_length
+    return b"".join(
+        (bytes((data[0] & ~0x08,)), data[1:position], packet_id.to_bytes(2, "big"),
+         data[position + 2 :])
+    )
+
+
+def _topic_of(data: bytes) -> str:
+    """The topic of an encoded PUBLISH (for a log line)."""
+    position = 1
+    while data[position] & 0x80:
+        position += 1
+    position += 1
+    length = int.from_bytes(data[position : position + 2], "big")
+    return data[position + 2 : position + 2 + length].decode("utf-8", "replace")

@@ -20,7 +20,6 @@ from ioc.topics import feed_topic
 from simulators.control import ScenarioCommand
 from simulators.engine import Scenario, Simulation
 from simulators.fastpublish import FastPublisher
-from simulators.publisher import Publisher, PublishQueue
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +46,9 @@ class RunStats:
     reconnects: int
     retries: int
     failed: int
+    replayed: int = 0
+    """Acknowledged messages published again after a reconnect (in case the broker lost
+    them in a crash; the ingester stores each event once)."""
     waited: float = 0.0
     """Seconds spent waiting for the broker's acknowledgements (backfill only)."""
     paced: float = 0.0
@@ -64,7 +66,7 @@ class LiveRun:
     def __init__(
         self,
         sim: Simulation,
-        publisher: Publisher,
+        publisher: FastPublisher,
         *,
         speed: float = 1.0,
         duration: float | None = None,
@@ -110,25 +112,32 @@ class LiveRun:
             )
         return applied
 
-    async def run(self) -> RunStats:
-        """Publish until ``duration`` wall seconds or ``count`` events, or until ``stop``."""
+    async def run(self, drain_timeout: float = 30.0) -> RunStats:
+        """Publish until ``duration`` wall seconds or ``count`` events, or until ``stop``.
+
+        Each event is sent as it falls due (the publisher waits only for a full window or the
+        broker's backlog); at the end what was sent gets ``drain_timeout`` seconds to be
+        acknowledged, and what is still unacknowledged counts as failed.
+        """
         started = self.clock.monotonic()
-        async with PublishQueue(self.publisher, maxsize=10_000) as queue:
-            while not self.stop.is_set():
-                if self.duration is not None and self.clock.monotonic() - started >= self.duration:
+        send = self.publisher.send
+        while not self.stop.is_set():
+            if self.duration is not None and self.clock.monotonic() - started >= self.duration:
+                break
+            for event in self.sim.events_until(max(self.sim.now, self.sim_time())):
+                await send(feed_topic(event.province, event.feed, event.district),
+                           event.to_json())
+                self.generated += 1
+                if self.count is not None and self.generated >= self.count:
+                    self.stop.set()
+                if self.stop.is_set():
                     break
-                for event in self.sim.events_until(max(self.sim.now, self.sim_time())):
-                    await queue.put(event)
-                    self.generated += 1
-                    if self.count is not None and self.generated >= self.count:
-                        self.stop.set()
-                    if self.stop.is_set():
-                        break
-                if not self.stop.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.stop.wait(), self.tick)
+            if not self.stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stop.wait(), self.tick)
+        await _flush(self.publisher, None, drain_timeout)
         return _stats(self.generated, self.clock.monotonic() - started, self.publisher,
-                      queue.failed)
+                      self.publisher.in_flight)
 
 
 async def backfill(
@@ -188,9 +197,7 @@ async def _flush(publisher: FastPublisher, stop: asyncio.Event | None, timeout: 
         await asyncio.gather(flush, return_exceptions=True)
 
 
-def _stats(
-    generated: int, seconds: float, publisher: Publisher | FastPublisher, failed: int
-) -> RunStats:
+def _stats(generated: int, seconds: float, publisher: FastPublisher, failed: int) -> RunStats:
     return RunStats(
         generated=generated,
         published=publisher.published,
@@ -198,4 +205,5 @@ def _stats(
         reconnects=publisher.reconnects,
         retries=publisher.retries,
         failed=failed,
+        replayed=publisher.replayed,
     )

@@ -22,10 +22,11 @@ from click.testing import CliRunner
 
 from ioc.fastmqtt import FastSource
 from ioc.local import LocalMosquitto
+from ioc.mqttwire import PROTOCOL_5, PROTOCOL_311, Decoder, Publish
 from ioc.settings import MqttUrl
 from ioc.topics import FEED_FILTER
 from simulators.cli import main as sim_main
-from simulators.fastpublish import FastPublisher, PublisherRefused
+from simulators.fastpublish import FastPublisher, PublisherRefused, _with_packet_id
 
 
 @pytest.fixture
@@ -205,8 +206,11 @@ async def test_a_refused_connection_is_a_clear_error(tmp_path: Path, client_id: 
 
 
 def test_the_backfill_command_publishes_a_short_span(
-    own_broker: LocalMosquitto, client_id: str
+    own_broker: LocalMosquitto, client_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # the subscriber is away: at the end the command waits (up to the replay window) for the
+    # broker to save what it holds; a short window keeps the test short
+    monkeypatch.setenv("IOC_MQTT_REPLAY_SECONDS", "2")
     asyncio.run(subscribe_and_leave(own_broker.url, FEED_FILTER, f"{client_id}-sub"))
     result = CliRunner().invoke(sim_main, [
         "backfill", "--days", "0.02", "--province", "quang-ninh", "--seed", "7",
@@ -216,6 +220,116 @@ def test_the_backfill_command_publishes_a_short_span(
     found = re.search(r"published ([\d,]+) of ([\d,]+) events in [\d.]+ s \(([\d,]+) events/s\)",
                       result.output)
     assert found, result.output
+    published, generated = (int(found.group(n).replace(",", "")) for n in (1, 2))
+    assert published == generated > 0
+    assert "replayed 0" in result.output
+
+    async def drain() -> Counter[str]:
+        ids: Counter[str] = Counter()
+        async with Collector(own_broker.url, FEED_FILTER, f"{client_id}-sub") as sub:
+            deadline = time.monotonic() + 30
+            while sum(ids.values()) < published:
+                assert time.monotonic() < deadline, f"{sum(ids.values())} of {published}"
+                batch = await sub.source.batch(2000, 0.1)
+                ids.update(json.loads(message.payload)["event_id"] for message in batch)
+                sub.source.ack(batch)
+        return ids
+
+    ids = asyncio.run(drain())
+    assert len(ids) == published and set(ids.values()) == {1}
+
+
+# -- the replay window ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("protocol", [PROTOCOL_311, PROTOCOL_5])
+def test_a_kept_message_is_published_again_under_a_new_packet_id(protocol: int) -> None:
+    long_topic = "ioc/v1/" + "x" * 200  # a remaining length of two bytes
+    for topic, payload in (("t", b"p"), (long_topic, b"y" * 20_000)):
+        original = Publish(topic, payload, 1, 5, True, False).encode(protocol)
+        decoder = Decoder(protocol)
+        decoder.feed(_with_packet_id(original, 777))
+        (again,) = decoder.packets()
+        assert (again.topic, again.payload, again.packet_id, again.dup, again.qos) == (
+            topic, payload, 777, False, 1,
+        )
+
+
+async def test_what_the_subscriber_took_is_not_kept(own_broker: LocalMosquitto,
+                                                    client_id: str) -> None:
+    """Once the broker no longer holds the messages ($SYS store count), the window lets them
+    go long before its time bound."""
+    topic = f"test/{client_id}/x"
+    messages = payloads(3000)
+    async with (
+        Collector(own_broker.url, topic, f"{client_id}-sub") as sub,
+        FastPublisher(MqttUrl(own_broker.url), client_id=f"{client_id}-pub",
+                      replay_seconds=3600) as publisher,
+    ):
+        for payload in messages:
+            await publisher.send(topic, payload)
+        await publisher.flush()
+        assert publisher.at_risk == len(messages)  # acknowledged, not yet taken
+        await sub.collect(set(messages))
+        assert await publisher.settle(60), f"{publisher.at_risk} still kept"
+
+
+async def test_the_window_is_bounded_and_waits_out_its_time(own_broker: LocalMosquitto,
+                                                           client_id: str) -> None:
+    topic = f"test/{client_id}/x"
+    await subscribe_and_leave(own_broker.url, topic, f"{client_id}-sub")  # the broker holds all
+    async with FastPublisher(MqttUrl(own_broker.url), client_id=f"{client_id}-pub",
+                             window=50, replay_seconds=1.0, replay_max=200) as publisher:
+        most = 0
+        for payload in payloads(600):
+            await publisher.send(topic, payload)
+            most = max(most, publisher.at_risk)
+        await publisher.flush()
+        assert publisher.published == 600
+        assert most <= 200 and publisher.replay_wait > 0
+
+
+async def test_a_restarted_broker_gets_the_window_again(own_broker: LocalMosquitto,
+                                                        client_id: str) -> None:
+    """kill -9 before any save: the broker comes back empty, without the subscriber's session;
+    the window is published again, and (MQTT 5) what reached no subscriber is kept and
+    published again until the subscriber is back."""
+    topic = f"test/{client_id}/x"
+    first, second = payloads(2000)[:1000], payloads(2000)[1000:]
+    async with (
+        Collector(own_broker.url, topic, f"{client_id}-sub") as sub,
+        FastPublisher(MqttUrl(own_broker.url), client_id=f"{client_id}-pub",
+                      protocol=PROTOCOL_5, unrouted_retry=0.2) as publisher,
+    ):
+        for payload in first:
+            await publisher.send(topic, payload)
+        await publisher.flush()
+        await asyncio.to_thread(own_broker.kill)
+        await asyncio.to_thread(own_broker.start)
+        for payload in second:  # the subscriber is still reconnecting: nobody takes these
+            await publisher.send(topic, payload)
+        await asyncio.wait_for(publisher.flush(), 60)
+        await sub.collect(set(first) | set(second), timeout=60)
+        assert publisher.reconnects == 1
+        assert publisher.replayed >= 1
+        assert publisher.published == len(first) + len(second)
+        assert publisher.unrouted == 0
+
+
+def test_the_run_command_backfills_then_goes_live_through_one_publisher(
+    own_broker: LocalMosquitto, client_id: str
+) -> None:
+    asyncio.run(subscribe_and_leave(own_broker.url, FEED_FILTER, f"{client_id}-sub"))
+    result = CliRunner().invoke(sim_main, [
+        "run", "--province", "binh-duong", "--seed", "3", "--backfill-days", "0.01",
+        "--speed", "600", "--duration", "2", "--mqtt-url", own_broker.url,
+        "--client-id", f"{client_id}-sim",
+    ], env={"IOC_MQTT_REPLAY_SECONDS": "1"})
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())  # rich wraps at 80 columns here
+    assert "backfilled" in output
+    found = re.search(r"published ([\d,]+) of ([\d,]+) events .* replayed 0", output)
+    assert found, output
     published, generated = (int(found.group(n).replace(",", "")) for n in (1, 2))
     assert published == generated > 0
 
