@@ -21,6 +21,26 @@ if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
     fi
 fi
 
+# The broker's identity plugin (mosquitto/plugin/ioc_identity.c: client ids bound to
+# accounts, no retained feed messages), loaded by every broker the project starts
+# (ioc/local.py) and built into the compose image by mosquitto/Dockerfile.
+plugin_src=mosquitto/plugin/ioc_identity.c
+plugin_so=mosquitto/plugin/ioc_identity.so
+if [ ! -f "$plugin_so" ] || [ "$plugin_src" -nt "$plugin_so" ]; then
+    if [ ! -f /usr/include/mosquitto_plugin.h ] || ! command -v cc >/dev/null 2>&1; then
+        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+            echo "installing mosquitto-dev and a C compiler (apt) for the broker plugin ..." >&2
+            apt-get update -qq >/dev/null
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto-dev gcc libc6-dev >/dev/null
+        else
+            echo "the broker plugin needs: sudo apt-get install mosquitto-dev gcc, then scripts/bootstrap.sh again" >&2
+        fi
+    fi
+    if [ -f /usr/include/mosquitto_plugin.h ] && command -v cc >/dev/null 2>&1; then
+        cc -shared -fPIC -O2 -Wall -Wextra -o "$plugin_so" "$plugin_src"
+    fi
+fi
+
 stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
 if [ ! -f "$stamp" ]; then
     [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv

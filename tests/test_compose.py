@@ -290,8 +290,9 @@ def test_the_built_services_have_a_context_and_a_dockerfile_that_exist():
         assert dockerfile.is_file(), f"{name}: {dockerfile} does not exist"
 
 
-def test_the_dockerfile_base_is_pinned_and_secrets_stay_out_of_the_build_context():
-    bases = re.findall(r"^FROM\s+(\S+)", (ROOT / "Dockerfile").read_text(), flags=re.MULTILINE)
+@pytest.mark.parametrize("dockerfile", ["Dockerfile", "mosquitto/Dockerfile"])
+def test_the_dockerfile_base_is_pinned_and_secrets_stay_out_of_the_build_context(dockerfile):
+    bases = re.findall(r"^FROM\s+(\S+)", (ROOT / dockerfile).read_text(), flags=re.MULTILINE)
     assert bases
     for base in bases:
         tag = base.rpartition(":")[2]
@@ -625,8 +626,8 @@ class Client:
         self.client.subscribe(topic, qos=1)
         assert done.wait(5), f"no SUBACK for {topic}"
 
-    def publish(self, topic: str, payload: str) -> None:
-        self.client.publish(topic, payload, qos=1).wait_for_publish(5)
+    def publish(self, topic: str, payload: str, *, retain: bool = False) -> None:
+        self.client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
 
     def wait_for(self, payload: bytes, timeout: float = 5) -> None:
         deadline = time.monotonic() + timeout
@@ -665,11 +666,14 @@ def test_the_acl_gives_each_mqtt_user_exactly_its_rights(tmp_path):
     passwords = _passwords()
     assert _make_passwd(tmp_path / "passwd", passwords).returncode == 0
     config = f"password_file {tmp_path / 'passwd'}\nacl_file {MOSQUITTO_DIR / 'acl'}"
-    broker = LocalMosquitto(tmp_path / "broker", allow_anonymous=False, extra_config=config)
+    # with the identity plugin, as mosquitto/mosquitto.conf loads it
+    broker = LocalMosquitto(tmp_path / "broker", allow_anonymous=False, extra_config=config,
+                            identity_plugin=True)
     clients: list[Client] = []
 
     def login(user: str, name: str) -> Client:
-        client = Client(broker.port, user, passwords[password_variable(user)], name)
+        """``name``: the client id's part after the user's name (ids are bound to users)."""
+        client = Client(broker.port, user, passwords[password_variable(user)], f"{user}-{name}")
         clients.append(client)
         assert client.accepted, f"{user} cannot log in"
         return client
@@ -717,13 +721,13 @@ def test_the_acl_gives_each_mqtt_user_exactly_its_rights(tmp_path):
 
         observers = {}
         for user, (subscription, _) in readers.items():
-            observers[user] = login(user, f"observer-{user}")
+            observers[user] = login(user, "observer")
             observers[user].subscribe(subscription)
-        shared = login("ingester", "observer-shared-ingester")
+        shared = login("ingester", "observer-shared")
         shared.subscribe("$share/ioc-ingesters/ioc/v1/#")
 
         users = dict.fromkeys(user for user, _, _ in attempts)
-        publishers = {user: login(user, f"publisher-{user}") for user in users}
+        publishers = {user: login(user, "publisher") for user in users}
         for number, (user, topic, _) in enumerate(attempts):
             publishers[user].publish(topic, f"{number} {user} -> {topic}")
         # A last message each observer may read: when it arrives, everything before it has.
@@ -750,16 +754,56 @@ def test_the_acl_gives_each_mqtt_user_exactly_its_rights(tmp_path):
 
         # `ioc-sim backfill` paces itself by the broker's stored-message count (retained: it
         # arrives at once); the other users may not read $SYS.
-        from simulators.fastpublish import BACKLOG_TOPIC
+        from simulators.fastpublish import BACKLOG_TOPIC, RETAINED_TOPIC
 
-        for user, allowed in (("simulators", True), ("sim-dossier", False), ("ingester", False)):
-            reader = login(user, f"sys-reader-{user}")
-            reader.subscribe(BACKLOG_TOPIC)
-            deadline = time.monotonic() + (3 if allowed else 0.5)
-            while not reader.received and time.monotonic() < deadline:
-                time.sleep(0.01)
-            got = [topic for topic, _ in reader.received]
-            assert got[:1] == ([BACKLOG_TOPIC] if allowed else []), f"{user} read {got}"
+        for topic in (BACKLOG_TOPIC, RETAINED_TOPIC):  # also bound the replay window
+            for user, allowed in (("simulators", True), ("sim-dossier", False),
+                                  ("ingester", False)):
+                reader = login(user, "sys-reader")
+                reader.subscribe(topic)
+                deadline = time.monotonic() + (3 if allowed else 0.5)
+                while not reader.received and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                got = [received for received, _ in reader.received]
+                assert got[:1] == ([topic] if allowed else []), f"{user} read {got}"
+                reader.close()
+
+        # Identities: an account uses only client ids named after it (the plugin). The
+        # ingester's session cannot be taken over by another account.
+        real = login("ingester", "1")  # as ioc-ingester-1 would be, a persistent session
+        for user, client_id, allowed in [
+            ("ingester", "ioc-ingester-1", True),
+            ("ingester", "ingester", True),
+            ("ingester", "ingester-7", True),
+            ("alerter", "ioc-alerter-1", True),
+            ("simulators", "simulators-sim-1234", True),
+            ("healthcheck", "ingester-1", False),
+            ("healthcheck", "ioc-ingester-1", False),
+            ("simulators", "ioc-ingester-1", False),
+            ("subscriber", "ingester-1", False),
+            ("operator", "ioc-operatorx", False),  # a prefix of another name is not its own
+            ("sim-dossier", "sim-dossiers-1", False),
+            ("alerter", "xioc-alerter-1", False),
+        ]:
+            attempt = Client(broker.port, user, passwords[password_variable(user)], client_id)
+            assert attempt.accepted == allowed, f"{user} as {client_id!r}: {attempt.reason}"
+            attempt.close()
+        assert real.client.is_connected(), "the real ingester was kicked off"
+        real.close()
+
+        # Retained messages: refused on the feed topics, kept on the alerts' state topics.
+        state = f"{alert}/state/0b0c7d1e"
+        publishers["simulators"].publish(feed.format("dossier"), "retained event", retain=True)
+        publishers["alerter"].publish(state, "retained state", retain=True)
+        late = login("ingester", "late-subscriber")
+        late.subscribe("ioc/v1/#")
+        late_alerts = login("subscriber", "late-subscriber")
+        late_alerts.subscribe("ioc/alerts/v1/#")
+        late_alerts.wait_for(b"retained state")
+        time.sleep(0.3)
+        assert late.received == [], f"a retained feed message was kept: {late.received}"
+        observers["ingester"].wait_for(b"end")
+        assert not any(p == b"retained event" for _, p in observers["ingester"].received)
         for client in clients:
             client.close()
 
@@ -779,11 +823,16 @@ def test_the_real_mosquitto_conf_starts_and_serves_the_health_check_and_tls(tmp_
     shutil.copy(MOSQUITTO_DIR / "acl", config_dir / "acl")
     port, tls_port = free_port(), free_port()
 
+    from ioc.local import IDENTITY_PLUGIN
+
+    assert IDENTITY_PLUGIN.exists(), "run scripts/bootstrap.sh: it builds the identity plugin"
+
     def relocate(text: str) -> str:
         return (
             text.replace("/mosquitto/config/", f"{config_dir}/")
             .replace("/mosquitto/data/", f"{data_dir}/")
             .replace("/mosquitto/certs/", f"{certs}/")
+            .replace("/mosquitto/plugins/", f"{IDENTITY_PLUGIN.parent}/")
         )
 
     conf = relocate((MOSQUITTO_DIR / "mosquitto.conf").read_text())
@@ -818,7 +867,8 @@ def test_the_real_mosquitto_conf_starts_and_serves_the_health_check_and_tls(tmp_
         password = passwords[password_variable("healthcheck")]
         listeners = [(port, None)] + ([(tls_port, certs / "ca.crt")] if with_tls else [])
         for listener_port, ca in listeners:
-            client = Client(listener_port, "healthcheck", password, f"health-{listener_port}", ca)
+            client = Client(listener_port, "healthcheck", password,
+                            f"healthcheck-{listener_port}", ca)
             assert client.accepted
             client.subscribe("$SYS/broker/uptime")
             deadline = time.monotonic() + 5
