@@ -210,15 +210,19 @@ IDENTITY_PLUGIN = Path(__file__).resolve().parent.parent / "mosquitto/plugin/ioc
 accounts, no retained publishes on the feed topics."""
 
 
-def identity_plugin_config(path: Path = IDENTITY_PLUGIN, *, acl_file: bool = True) -> str:
+def identity_plugin_config(
+    path: Path = IDENTITY_PLUGIN, *, password_file: bool = True, acl_file: bool = True
+) -> str:
     """The mosquitto.conf lines that load the identity plugin (as mosquitto/mosquitto.conf
-    does); without a password and ACL file it allows what its own rules do not refuse."""
+    does). Mosquitto 2.0 denies what every check deferred: without a password file (or an
+    ACL file) the plugin allows the logins (or the accesses) its own rules do not refuse."""
     return "\n".join(
         [
             f"plugin {path}",
             "plugin_opt_client_id_prefixes ioc-",
             "plugin_opt_no_retain ioc/v1/#",
-            f"plugin_opt_unmatched {'defer' if acl_file else 'allow'}",
+            f"plugin_opt_unmatched_login {'defer' if password_file else 'allow'}",
+            f"plugin_opt_unmatched_access {'defer' if acl_file else 'allow'}",
         ]
     )
 
@@ -302,7 +306,10 @@ class LocalMosquitto:
                 "log_type warning",
                 "log_type notice",
                 "connection_messages true",
-                identity_plugin_config(acl_file="acl_file" in self.extra_config)
+                identity_plugin_config(
+                    password_file="password_file" in self.extra_config,
+                    acl_file="acl_file" in self.extra_config,
+                )
                 if self.identity_plugin
                 else "",
                 self.extra_config,

@@ -107,6 +107,8 @@ def _summary(stats: RunStats, unsafe: int = 0) -> None:
         f"({stats.rate:,.0f} events/s); reconnects {stats.reconnects}, retries {stats.retries}, "
         f"replayed {stats.replayed:,}"
         + (f", [red]{stats.failed} not published[/red]" if stats.failed else "")
+        + (f", [red]{stats.unrouted:,} taken by no subscriber (is the ingester "
+           "subscribed?)[/red]" if stats.unrouted else "")
     )
     if stats.waited or stats.paced:
         working = max(0.0, stats.seconds - stats.waited - stats.paced)

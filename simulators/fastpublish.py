@@ -30,8 +30,10 @@ than the autosave interval plus the time a save takes, so a save holds it), or o
 no longer holds it (the ingester acknowledges only after its commit, and then the broker drops
 the message): the window keeps at most as many of the newest messages as the broker holds
 (``$SYS/broker/store/messages/count`` less ``$SYS/broker/retained messages/count``) plus those
-acknowledged in the last 12 s (Mosquitto computes the counts every ``sys_interval``, 10 s by
-default, 2 s in ours, and publishes them only when they change). After any reconnect the window
+acknowledged since the count may have been taken: Mosquitto computes its counts every
+``sys_interval`` (10 s by default, 2 s in ours) and publishes them only when they change, so
+twice the interval between two ``$SYS/broker/uptime`` values, plus a second (12 s until two
+have come). After any reconnect the window
 is published
 again, with new packet ids, behind the resent unacknowledged messages; the ingester stores each
 event once (by ``event_id``), so a replay costs duplicates, never a second row. ``replayed``
@@ -99,12 +101,14 @@ __all__ = [
     "DEFAULT_REPLAY_MAX",
     "DEFAULT_REPLAY_SECONDS",
     "RETAINED_TOPIC",
+    "UPTIME_TOPIC",
     "FastPublisher",
     "PublisherRefused",
 ]
 
 BACKLOG_TOPIC = "$SYS/broker/store/messages/count"
 RETAINED_TOPIC = "$SYS/broker/retained messages/count"
+UPTIME_TOPIC = "$SYS/broker/uptime"
 DEFAULT_REPLAY_SECONDS = 90.0
 """Acknowledged messages are kept this long for a replay after a reconnect: longer than the
 broker's ``autosave_interval`` (60 s) plus the time a save takes."""
@@ -117,7 +121,8 @@ DEFAULT_MAX_BACKLOG = 200_000
 ``max_queued_messages 1000000`` per client in ``mosquitto/mosquitto.conf``)."""
 _NO_MATCHING_SUBSCRIBERS = 0x10  # MQTT 5 PUBACK reason code: accepted, delivered to nobody
 _COUNT_STALENESS = 12.0
-"""Seconds a broker's $SYS count may lag behind: Mosquitto's default sys_interval is 10 s."""
+"""Seconds a broker's $SYS count may lag behind until its sys_interval is seen (Mosquitto's
+default sys_interval is 10 s)."""
 RECONNECT_BACKOFF = Backoff(initial=0.1, maximum=10.0)  # 0.1, 0.2, 0.4 ... 10 s
 _MAX_ID = 0xFFFF
 _LITTLE_ENDIAN = sys.byteorder == "little"
@@ -273,6 +278,8 @@ class FastPublisher:
         self._unrouted_task: asyncio.Task[None] | None = None
         self._replay_task: asyncio.Task[None] | None = None
         self._ack_seconds: deque[list[int]] = deque()  # [second, acknowledgements in it]
+        self._uptime_at: float | None = None  # when the last $SYS/broker/uptime came
+        self._sys_interval: float | None = None  # the shortest gap seen between two
         self._acked: dict[int, asyncio.Future[None]] = {}  # publish_raw waiting for its id
         self._next_id = 0
         self._sub_id = 0
@@ -542,6 +549,8 @@ class FastPublisher:
                     self._on_backlog(packet.payload)
                 elif packet.topic == RETAINED_TOPIC:
                     self._on_retained(packet.payload)
+                elif packet.topic == UPTIME_TOPIC:
+                    self._on_uptime()
             elif kind is ConnAck:
                 if not conn.connack.done():
                     conn.connack.set_result(packet)
@@ -552,9 +561,13 @@ class FastPublisher:
                         self._backlog_unavailable(
                             f"subscription to {BACKLOG_TOPIC} refused (ACL?)"
                         )
-                    if packet.return_codes[-1] >= 0x80 and not self._retained_warned:
-                        self._retained_warned = True  # the count is then an overestimate
-                        log.info("mqtt subscription to %s refused (ACL?)", RETAINED_TOPIC)
+                    refused = [t for (t, _), code in zip(
+                        ((RETAINED_TOPIC, 0), (UPTIME_TOPIC, 0)), packet.return_codes[1:],
+                        strict=False) if code >= 0x80]
+                    if refused and not self._retained_warned:
+                        # the replay window then keeps more than it needs
+                        self._retained_warned = True
+                        log.info("mqtt subscription to %s refused (ACL?)", ", ".join(refused))
             elif kind is Disconnect:
                 self._state(
                     f"disconnected by the broker: {reason_text(packet.reason_code, PROTOCOL_5)}"
@@ -669,11 +682,22 @@ class FastPublisher:
         if self.backlog is None:
             return None
         seconds = self._ack_seconds
-        oldest = int(time.monotonic() - _COUNT_STALENESS)
+        staleness = _COUNT_STALENESS
+        if self._sys_interval is not None:
+            staleness = min(staleness, 2 * self._sys_interval + 1)
+        oldest = int(time.monotonic() - staleness)
         while seconds and seconds[0][0] < oldest:
             seconds.popleft()
         recent = sum(count for _, count in seconds)
         return max(0, self.backlog - (self.retained or 0)) + recent
+
+    def _on_uptime(self) -> None:
+        now = time.monotonic()
+        if self._uptime_at is not None and now - self._uptime_at > 0.5:
+            gap = now - self._uptime_at
+            if self._sys_interval is None or gap < self._sys_interval:
+                self._sys_interval = gap
+        self._uptime_at = now
 
     def _on_retained(self, payload: bytes) -> None:
         try:
@@ -811,9 +835,10 @@ class FastPublisher:
             if reconnect:
                 # readings of the broker before: a restarted one holds other messages now
                 self.backlog = self.retained = None
+                self._uptime_at = None
             if self.max_backlog is not None or self.replay_seconds:
                 self._sub_id = self._allocate_id()
-                topics = ((BACKLOG_TOPIC, 0), (RETAINED_TOPIC, 0))
+                topics = ((BACKLOG_TOPIC, 0), (RETAINED_TOPIC, 0), (UPTIME_TOPIC, 0))
                 conn.write(Subscribe(self._sub_id, topics).encode(self.protocol))
             if reconnect:
                 self.reconnects += 1

@@ -49,6 +49,8 @@ class RunStats:
     replayed: int = 0
     """Acknowledged messages published again after a reconnect (in case the broker lost
     them in a crash; the ingester stores each event once)."""
+    unrouted: int = 0
+    """MQTT 5: messages no subscriber took within the replay window (given up)."""
     waited: float = 0.0
     """Seconds spent waiting for the broker's acknowledgements (backfill only)."""
     paced: float = 0.0
@@ -206,4 +208,5 @@ def _stats(generated: int, seconds: float, publisher: FastPublisher, failed: int
         retries=publisher.retries,
         failed=failed,
         replayed=publisher.replayed,
+        unrouted=publisher.unrouted,
     )

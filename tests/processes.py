@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -10,7 +11,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import asyncpg
@@ -96,6 +97,32 @@ class IngesterProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-3000:] if self.log_path.exists() else ""
+
+
+@contextlib.contextmanager
+def ingester_and_publisher(
+    broker_url: str, broker_port: int, dsn: str, name: str, log_dir: Path
+) -> Iterator[tuple[IngesterProcess, paho.Client]]:
+    """A migrated database's ``ioc ingest`` process, ready, and a connected paho publisher
+    (for the property tests, which publish many small batches to one ingester)."""
+    asyncio.run(_migrate(dsn))
+    ingester = IngesterProcess(broker_url, dsn, f"{name}-ingester", log_dir)
+    ingester.start().wait_ready()
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"{name}-publisher")
+    client.connect("127.0.0.1", broker_port)
+    client.loop_start()
+    try:
+        yield ingester, client
+    finally:
+        client.loop_stop()
+        client.disconnect()
+        assert ingester.stop() == 0, ingester.log()
+
+
+async def _migrate(dsn: str) -> None:
+    from ioc.db import migrate
+
+    await migrate(dsn)
 
 
 class StreamPublisher(threading.Thread):

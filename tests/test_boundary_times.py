@@ -29,7 +29,7 @@ from ioc.models import EVENT_TYPES, Event, PaymentEvent
 from ioc.store import Store
 from ioc.topics import feed_topic
 from tests.factories import dossier, incident, payment
-from tests.processes import IngesterProcess, wait_for
+from tests.processes import IngesterProcess, ingester_and_publisher, wait_for
 
 FACTORIES = {"dossier": dossier, "payment": payment, "incident": incident}
 RECEIVED = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
@@ -199,16 +199,10 @@ async def test_a_row_asyncpg_cannot_encode_is_dead_lettered_and_the_batch_stored
 @pytest.fixture(scope="module")
 def edge_ingester(broker, postgres, tmp_path_factory):
     dsn = postgres.create_database("edges")
-    asyncio.run(migrate(dsn))
-    ingester = IngesterProcess(broker.url, dsn, "edge-ingester", tmp_path_factory.mktemp("edge"))
-    ingester.start().wait_ready()
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="edge-publisher")
-    client.connect("127.0.0.1", broker.port)
-    client.loop_start()
-    yield ingester, client, dsn
-    client.loop_stop()
-    client.disconnect()
-    assert ingester.stop() == 0, ingester.log()
+    log_dir = tmp_path_factory.mktemp("edge")
+    with ingester_and_publisher(broker.url, broker.port, dsn, "edge", log_dir) as (ingester,
+                                                                                  client):
+        yield ingester, client, dsn
 
 
 async def _outcome(dsn: str, ids: list[str]) -> tuple[dict[str, dict], int, int]:

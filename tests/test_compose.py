@@ -754,9 +754,9 @@ def test_the_acl_gives_each_mqtt_user_exactly_its_rights(tmp_path):
 
         # `ioc-sim backfill` paces itself by the broker's stored-message count (retained: it
         # arrives at once); the other users may not read $SYS.
-        from simulators.fastpublish import BACKLOG_TOPIC, RETAINED_TOPIC
+        from simulators.fastpublish import BACKLOG_TOPIC, RETAINED_TOPIC, UPTIME_TOPIC
 
-        for topic in (BACKLOG_TOPIC, RETAINED_TOPIC):  # also bound the replay window
+        for topic in (BACKLOG_TOPIC, RETAINED_TOPIC, UPTIME_TOPIC):  # also the replay window
             for user, allowed in (("simulators", True), ("sim-dossier", False),
                                   ("ingester", False)):
                 reader = login(user, "sys-reader")

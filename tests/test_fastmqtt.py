@@ -577,7 +577,8 @@ async def test_refused_credentials_are_logged_once_and_retried(
     ) as own:
         caplog.set_level(logging.INFO, logger="ioc.fastmqtt")
         wrong = FastSource(
-            MqttUrl(own.url_for("ioc", "wrong")), topic, client_id="fast-auth", backoff=FAST_BACKOFF
+            # client ids named after the account: the broker's identity plugin refuses others
+            MqttUrl(own.url_for("ioc", "wrong")), topic, client_id="ioc-auth", backoff=FAST_BACKOFF
         )
         async with wrong:
             deadline = time.monotonic() + 10
@@ -588,9 +589,10 @@ async def test_refused_credentials_are_logged_once_and_retried(
         refusals = [r for r in caplog.records if "connection refused" in r.getMessage()]
         assert len(refusals) == 1, "a repeating refusal is logged once"
         async with running(
-            FastSource(MqttUrl(own.url_for("ioc", "right")), topic, client_id="fast-auth")
+            FastSource(MqttUrl(own.url_for("ioc", "right")), topic, client_id="ioc-auth")
         ) as right:
-            await publish_all(own.port, [(topic, b"ok")], username="ioc", password="right")
+            await publish_all(own.port, [(topic, b"ok")], client_id="ioc-publisher",
+                              username="ioc", password="right")
             assert [m.payload for m in await receive(right, 1, ack=True)] == [b"ok"]
 
 

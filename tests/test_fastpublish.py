@@ -74,6 +74,19 @@ async def subscribe_and_leave(url: str, topic_filter: str, client_id: str) -> No
         pass
 
 
+async def drain_event_ids(url: str, client_id: str, count: int) -> Counter[str]:
+    """The event ids of ``count`` feed messages queued for the session ``client_id``."""
+    ids: Counter[str] = Counter()
+    async with Collector(url, FEED_FILTER, client_id) as sub:
+        deadline = time.monotonic() + 30
+        while sum(ids.values()) < count:
+            assert time.monotonic() < deadline, f"{sum(ids.values())} of {count}"
+            batch = await sub.source.batch(2000, 0.1)
+            ids.update(json.loads(message.payload)["event_id"] for message in batch)
+            sub.source.ack(batch)
+    return ids
+
+
 def payloads(count: int) -> list[bytes]:
     return [f"message {i}".encode() for i in range(count)]
 
@@ -224,18 +237,7 @@ def test_the_backfill_command_publishes_a_short_span(
     assert published == generated > 0
     assert "replayed 0" in result.output
 
-    async def drain() -> Counter[str]:
-        ids: Counter[str] = Counter()
-        async with Collector(own_broker.url, FEED_FILTER, f"{client_id}-sub") as sub:
-            deadline = time.monotonic() + 30
-            while sum(ids.values()) < published:
-                assert time.monotonic() < deadline, f"{sum(ids.values())} of {published}"
-                batch = await sub.source.batch(2000, 0.1)
-                ids.update(json.loads(message.payload)["event_id"] for message in batch)
-                sub.source.ack(batch)
-        return ids
-
-    ids = asyncio.run(drain())
+    ids = asyncio.run(drain_event_ids(own_broker.url, f"{client_id}-sub", published))
     assert len(ids) == published and set(ids.values()) == {1}
 
 
@@ -333,16 +335,5 @@ def test_the_run_command_backfills_then_goes_live_through_one_publisher(
     published, generated = (int(found.group(n).replace(",", "")) for n in (1, 2))
     assert published == generated > 0
 
-    async def drain() -> Counter[str]:
-        ids: Counter[str] = Counter()
-        async with Collector(own_broker.url, FEED_FILTER, f"{client_id}-sub") as sub:
-            deadline = time.monotonic() + 30
-            while sum(ids.values()) < published:
-                assert time.monotonic() < deadline, f"{sum(ids.values())} of {published}"
-                batch = await sub.source.batch(2000, 0.1)
-                ids.update(json.loads(message.payload)["event_id"] for message in batch)
-                sub.source.ack(batch)
-        return ids
-
-    ids = asyncio.run(drain())
+    ids = asyncio.run(drain_event_ids(own_broker.url, f"{client_id}-sub", published))
     assert len(ids) == published and set(ids.values()) == {1}

@@ -7,15 +7,13 @@ import asyncio
 import json
 
 import asyncpg
-import paho.mqtt.client as paho
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from paho.mqtt.enums import CallbackAPIVersion
 
 from ioc.models import EVENT_TYPES
 from tests.factories import dossier, incident, payment
-from tests.processes import IngesterProcess, wait_for
+from tests.processes import ingester_and_publisher, wait_for
 
 pytestmark = [pytest.mark.broker, pytest.mark.db]
 
@@ -72,18 +70,10 @@ def messages(draw: st.DrawFn) -> tuple[str, bytes]:
 @pytest.fixture(scope="module")
 def fuzz_ingester(broker, postgres, tmp_path_factory):
     dsn = postgres.create_database("fuzz")
-    from ioc.db import migrate
-
-    asyncio.run(migrate(dsn))
-    ingester = IngesterProcess(broker.url, dsn, "fuzz-ingester", tmp_path_factory.mktemp("fuzz"))
-    ingester.start().wait_ready()
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="fuzz-publisher")
-    client.connect("127.0.0.1", broker.port)
-    client.loop_start()
-    yield ingester, client, dsn
-    client.loop_stop()
-    client.disconnect()
-    assert ingester.stop() == 0, ingester.log()
+    log_dir = tmp_path_factory.mktemp("fuzz")
+    with ingester_and_publisher(broker.url, broker.port, dsn, "fuzz", log_dir) as (ingester,
+                                                                                  client):
+        yield ingester, client, dsn
 
 
 def _accounted(dsn: str) -> tuple[int, int]:

@@ -20,9 +20,9 @@
  *
  * Everything else is deferred to the password file and the ACL file (the callbacks of a
  * plugin run before Mosquitto's own checks; MOSQ_ERR_PLUGIN_DEFER passes the decision on).
- * A broker with neither file (a local development broker) sets `plugin_opt_unmatched allow`:
- * Mosquitto 2.0 denies what every check deferred, so there the plugin allows what its rules
- * do not refuse.
+ * Mosquitto 2.0 denies what every check deferred, so a broker without a password file sets
+ * `plugin_opt_unmatched_login allow` and one without an ACL file `plugin_opt_unmatched_access
+ * allow` (a local development broker): there the plugin allows what its rules do not refuse.
  * Build: `cc -shared -fPIC -O2 -o ioc_identity.so ioc_identity.c` with Mosquitto's
  * development headers (Debian: mosquitto-dev; Alpine: mosquitto-dev). scripts/bootstrap.sh
  * and mosquitto/Dockerfile do it.
@@ -44,7 +44,9 @@ struct ioc_identity {
 	char *no_retain[MAX_ITEMS];
 	int no_retain_count;
 	char *storage[2];
-	int unmatched; /* MOSQ_ERR_PLUGIN_DEFER, or MOSQ_ERR_SUCCESS with `unmatched allow` */
+	/* MOSQ_ERR_PLUGIN_DEFER, or MOSQ_ERR_SUCCESS with `unmatched_login/access allow` */
+	int unmatched_login;
+	int unmatched_access;
 };
 
 static mosquitto_plugin_id_t *plugin_id = NULL;
@@ -98,7 +100,7 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 
 	if(auth->username == NULL) return MOSQ_ERR_PLUGIN_DEFER; /* allow_anonymous decides */
 	if(id != NULL && (own_client_id(id, auth->username) || strncmp(id, "auto-", 5) == 0)){
-		return config.unmatched; /* the password file decides */
+		return config.unmatched_login; /* the password file decides */
 	}
 	mosquitto_log_printf(MOSQ_LOG_NOTICE,
 			"ioc_identity: refused client id '%s' for user '%s': an account may use only "
@@ -114,7 +116,7 @@ static int on_acl_check(int event, void *event_data, void *userdata)
 	(void)event;
 	(void)userdata;
 
-	if(check->access != MOSQ_ACL_WRITE || !check->retain) return config.unmatched;
+	if(check->access != MOSQ_ACL_WRITE || !check->retain) return config.unmatched_access;
 	for(i = 0; i < config.no_retain_count; i++){
 		match = false;
 		if(mosquitto_topic_matches_sub(config.no_retain[i], check->topic, &match) == MOSQ_ERR_SUCCESS
@@ -125,7 +127,7 @@ static int on_acl_check(int event, void *event_data, void *userdata)
 			return MOSQ_ERR_ACL_DENIED;
 		}
 	}
-	return config.unmatched;
+	return config.unmatched_access;
 }
 
 int mosquitto_plugin_version(int supported_version_count, const int *supported_versions)
@@ -142,27 +144,32 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **user_data,
 {
 	int i, rc;
 	const char *prefixes = "ioc-", *no_retain = "ioc/v1/#";
-	int unmatched = MOSQ_ERR_PLUGIN_DEFER;
+	int unmatched_login = MOSQ_ERR_PLUGIN_DEFER, unmatched_access = MOSQ_ERR_PLUGIN_DEFER;
+	int *unmatched;
 
 	for(i = 0; i < option_count; i++){
 		if(strcmp(options[i].key, "client_id_prefixes") == 0){
 			prefixes = options[i].value;
 		}else if(strcmp(options[i].key, "no_retain") == 0){
 			no_retain = options[i].value;
-		}else if(strcmp(options[i].key, "unmatched") == 0
+		}else if((strcmp(options[i].key, "unmatched_login") == 0
+					|| strcmp(options[i].key, "unmatched_access") == 0)
 				&& (strcmp(options[i].value, "allow") == 0
 					|| strcmp(options[i].value, "defer") == 0)){
-			unmatched = strcmp(options[i].value, "allow") == 0
+			unmatched = strcmp(options[i].key, "unmatched_login") == 0
+				? &unmatched_login : &unmatched_access;
+			*unmatched = strcmp(options[i].value, "allow") == 0
 				? MOSQ_ERR_SUCCESS : MOSQ_ERR_PLUGIN_DEFER;
 		}else{
 			mosquitto_log_printf(MOSQ_LOG_ERR, "ioc_identity: unknown option plugin_opt_%s %s "
-					"(client_id_prefixes, no_retain, unmatched allow|defer)",
+					"(client_id_prefixes, no_retain, unmatched_login/unmatched_access allow|defer)",
 					options[i].key, options[i].value);
 			return MOSQ_ERR_INVAL;
 		}
 	}
 	memset(&config, 0, sizeof(config));
-	config.unmatched = unmatched;
+	config.unmatched_login = unmatched_login;
+	config.unmatched_access = unmatched_access;
 	rc = split(prefixes, &config.storage[0], config.prefixes, &config.prefix_count);
 	if(rc == MOSQ_ERR_SUCCESS){
 		rc = split(no_retain, &config.storage[1], config.no_retain, &config.no_retain_count);
