@@ -83,6 +83,8 @@ def test_database_outage_is_waited_out_with_bounded_memory(broker, tmp_path):
         )
         publisher.start()
         wait_for(lambda: count_stored(pg.dsn) >= 3_000)
+        # true from the first batch, not only once an outage has come and gone
+        assert ingester.metrics()["ioc_ingest_database_connected"] == 1
         baseline_rss = ingester.rss()
         pg.stop()
         outage_started = time.monotonic()
@@ -103,6 +105,7 @@ def test_database_outage_is_waited_out_with_bounded_memory(broker, tmp_path):
             message=f"stalled after the outage: {ingester.log()}",
         )
         assert readyz_status(ingester) == 200
+        assert ingester.metrics()["ioc_ingest_database_connected"] == 1
         retries = ingester.metrics()["ioc_ingest_write_retries_total"]
         ingester.stop()
         print(
