@@ -518,6 +518,39 @@ def test_every_mqtt_user_has_a_password_variable_and_every_service_user_exists()
     assert "-u healthcheck" in health and "healthcheck" in users
 
 
+def test_every_service_uses_client_ids_named_after_its_mqtt_account():
+    """The broker's identity plugin refuses any other id (mosquitto/plugin/ioc_identity.c)."""
+    from ioc.settings import Settings
+
+    def own(client_id: str, user: str) -> bool:
+        return any(client_id == name or client_id.startswith(f"{name}-")
+                   for name in (user, f"ioc-{user}"))
+
+    defaults = Settings.model_fields
+    checked = 0
+    for name in SERVICES:
+        env = environment(name)
+        url = env.get("IOC_MQTT_URL")
+        if not url:
+            continue
+        user = url.split("://", 1)[1].split(":", 1)[0]
+        argv = command_argv(name)
+        ids = []
+        if argv[:2] == ["ioc", "ingest"]:
+            ids.append(interpolate(env.get("IOC_INGEST_CLIENT_ID",
+                                           defaults["ingest_client_id"].default)))
+        if argv[:3] == ["ioc", "alert", "run"]:
+            ids.append(interpolate(env.get("IOC_ALERT_MQTT_CLIENT_ID",
+                                           defaults["alert_mqtt_client_id"].default)))
+        if argv[:1] == ["ioc-sim"]:
+            assert "--client-id" in argv, f"{name}: two containers would both be <user>-sim-1"
+            ids.append(argv[argv.index("--client-id") + 1])
+        for client_id in ids:
+            assert own(client_id, user), f"{name}: {client_id!r} is not {user!r}'s"
+            checked += 1
+    assert checked >= 4
+
+
 @pytest.mark.parametrize(
     ("script", "shell"),
     [
