@@ -380,8 +380,10 @@ class FastPublisher:
         )
         return packet_id
 
-    async def _admit(self) -> None:
-        """Wait until one more message may be sent."""
+    async def _admit(self, *, again: bool = False) -> None:
+        """Wait until one more message may be sent. ``again``: a message kept already (a
+        replay, one no subscriber took), which ``replay_max`` does not hold back: it counts
+        there already, and the tasks publishing them are what empties it."""
         room = self._room
         if room is None:
             raise RuntimeError("use the FastPublisher as an async context manager")
@@ -389,11 +391,11 @@ class FastPublisher:
             began = time.monotonic()
             await self._wait(self._below_backlog)  # type: ignore[arg-type]
             self.backlog_wait += time.monotonic() - began
-        if len(self._window) + len(self._inflight) >= self.replay_max:
+        if not again and self._kept() >= self.replay_max:
             began = time.monotonic()
             while True:
                 self._trim_window(time.monotonic())
-                if len(self._window) + len(self._inflight) < self.replay_max:
+                if self._kept() < self.replay_max:
                     break
                 await asyncio.sleep(0.1)
                 self._check()
@@ -403,6 +405,9 @@ class FastPublisher:
             await self._wait(room)
             self.window_wait += time.monotonic() - began
         self._check()
+
+    def _kept(self) -> int:
+        return len(self._window) + len(self._inflight) + len(self._unrouted)
 
     async def _enqueue(self, packet_id: int, data: bytes) -> None:
         """Keep ``data`` until acknowledged and write it out (in chunks)."""
@@ -652,7 +657,7 @@ class FastPublisher:
             while unrouted:
                 await asyncio.sleep(self.unrouted_retry)
                 for _ in range(len(unrouted)):
-                    await self._admit()
+                    await self._admit(again=True)
                     first, data, replay = unrouted.popleft()
                     packet_id = self._allocate_id()
                     self._unrouted_since[packet_id] = first
@@ -879,7 +884,7 @@ class FastPublisher:
         pending = self._pending_replay
         try:
             while pending:
-                await self._admit()
+                await self._admit(again=True)
                 data = pending.popleft()
                 packet_id = self._allocate_id()
                 self._replay_ids.add(packet_id)

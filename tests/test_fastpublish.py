@@ -337,3 +337,23 @@ def test_the_run_command_backfills_then_goes_live_through_one_publisher(
 
     ids = asyncio.run(drain_event_ids(own_broker.url, f"{client_id}-sub", published))
     assert len(ids) == published and set(ids.values()) == {1}
+
+
+async def test_what_no_subscriber_takes_is_given_up_after_the_window(
+    own_broker: LocalMosquitto, client_id: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """MQTT 5: nobody subscribes at all. The messages are published again for the replay
+    window, then given up, counted and logged: flush returns, nothing is kept forever."""
+    topic = f"test/{client_id}/nobody"
+    async with FastPublisher(MqttUrl(own_broker.url), client_id=f"{client_id}-pub",
+                             protocol=PROTOCOL_5, replay_seconds=1.0,
+                             unrouted_retry=0.2) as publisher:
+        with caplog.at_level(logging.WARNING, logger="simulators.fastpublish"):
+            for payload in payloads(50):
+                await publisher.send(topic, payload)
+            await asyncio.wait_for(publisher.flush(), 30)
+        assert publisher.unrouted == 50
+        assert publisher.unrouted_retries >= 50
+        assert publisher.published == 0
+        assert publisher.at_risk == 0
+    assert "no subscriber took a message on " + topic in caplog.text
