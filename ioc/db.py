@@ -20,6 +20,8 @@ from pathlib import Path
 import asyncpg
 
 from ioc.geo import PROVINCES
+from ioc.names import display_name_rows
+from ioc.targets import target_rows
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +169,8 @@ async def set_role_passwords(conn: asyncpg.Connection) -> list[str]:
 
 
 async def load_reference_data(conn: asyncpg.Connection) -> None:
-    """Upsert provinces and districts from ``ioc.geo`` (the names dashboards show)."""
+    """Upsert provinces and districts from ``ioc.geo``, display names from ``ioc.names`` and
+    each province's targets from ``ioc.targets`` (what dashboards show and judge by)."""
     async with conn.transaction():
         await conn.executemany(
             """INSERT INTO provinces (code, name, name_vi, population, latitude, longitude)
@@ -192,4 +195,16 @@ async def load_reference_data(conn: asyncpg.Connection) -> None:
                 for p in PROVINCES.values()
                 for d in p.districts
             ],
+        )
+        await conn.execute("DELETE FROM display_names")
+        await conn.copy_records_to_table(
+            "display_names",
+            records=display_name_rows(),
+            columns=("kind", "code", "name_vi", "name_en", "position"),
+        )
+        await conn.execute("DELETE FROM province_targets")
+        await conn.copy_records_to_table(
+            "province_targets",
+            records=target_rows(),
+            columns=("province", "kpi", "target", "published", "source"),
         )

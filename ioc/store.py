@@ -3,7 +3,8 @@
 ``Store.write`` COPYs each feed's events into a session-local temporary table, inserts them
 into the event table with ``ON CONFLICT DO NOTHING`` (a redelivered event is recognised by its
 ``(event_id, occurred_at)`` key and counted as a duplicate), folds them into the current-state
-tables (latest by ``occurred_at``, ties broken by lifecycle order, never by arrival), and
+tables ``dossiers``, ``incidents`` and ``payments`` (latest by ``occurred_at``, ties broken by
+lifecycle order, never by arrival), and
 stores the batch's dead letters, all in one transaction. Only after it returns may the
 messages be acknowledged to the broker.
 
@@ -33,9 +34,11 @@ from ioc.models import (
     EVENT_TYPES,
     FINAL_DOSSIER_STATUSES,
     FINAL_INCIDENT_STATUSES,
+    FINAL_PAYMENT_STATUSES,
     DossierEvent,
     Event,
     IncidentEvent,
+    PaymentEvent,
 )
 from ioc.topics import feed_topic
 
@@ -103,6 +106,13 @@ STATE_TABLES: dict[type[Event], StateTable] = {
         "report_id",
         "incident_status_rank",
         frozenset(s.value for s in FINAL_INCIDENT_STATUSES),
+    ),
+    # a transaction is one or two events (pending, then settled): one row, its final state
+    PaymentEvent: StateTable(
+        "payments",
+        "transaction_id",
+        "payment_status_rank",
+        frozenset(s.value for s in FINAL_PAYMENT_STATUSES),
     ),
 }
 
