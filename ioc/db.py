@@ -196,15 +196,14 @@ async def load_reference_data(conn: asyncpg.Connection) -> None:
                 for d in p.districts
             ],
         )
-        await conn.execute("DELETE FROM display_names")
-        await conn.copy_records_to_table(
-            "display_names",
-            records=display_name_rows(),
-            columns=("kind", "code", "name_vi", "name_en", "position"),
-        )
-        await conn.execute("DELETE FROM province_targets")
-        await conn.copy_records_to_table(
-            "province_targets",
-            records=target_rows(),
-            columns=("province", "kpi", "target", "published", "source"),
-        )
+        tables = {
+            "display_names": (("kind", "code", "name_vi", "name_en", "position"),
+                              display_name_rows()),
+            "province_targets": (("province", "kpi", "target", "published", "source"),
+                                 target_rows()),
+        }
+        for table, (columns, rows) in tables.items():
+            if await conn.fetchval("SELECT to_regclass($1) IS NULL", table):
+                continue  # a migration set before 0008 (IOC_MIGRATIONS_DIR)
+            await conn.execute(f"DELETE FROM {table}")
+            await conn.copy_records_to_table(table, records=rows, columns=columns)

@@ -843,7 +843,9 @@ class _PaymentStream(_Stream):
         tx.district, tx.amount = district.code, min(amount, 10_000_000_000)
         tx.status, tx.error, tx.started = outcome.status, outcome.error, t
         tx.settle_id, tx.refund_id = ids[1], ids[2]
-        first = self._first_event(t, tx, outcome, ids[0], u[9], build)
+        first = self._first_event(
+            t, tx, outcome, ids[0], self.latency(gateway, method, u[9]), build
+        )
         if tx.cancelled:
             return first
         settled = t
@@ -857,13 +859,13 @@ class _PaymentStream(_Stream):
         return first
 
     def _first_event(
-        self, t: int, tx: _Transaction, outcome: _Outcome, event_id: int, u_latency: float,
-        build: bool,
+        self, t: int, tx: _Transaction, outcome: _Outcome, event_id: int,
+        latency: int | None, build: bool,
     ) -> PaymentEvent | None:
-        """The transaction's first event, as the scenarios let it happen."""
+        """The transaction's first event, as the scenarios let it happen (a payment an outage
+        or a degrading gateway fails has no later events: ``tx.cancelled``)."""
         status = PaymentStatus.PENDING if outcome.pending else outcome.status
         error = None if outcome.pending else outcome.error
-        latency = self.latency(tx.gateway, tx.method, u_latency)
         if self.sim._outages and self.sim._gateway_down(self.province, tx.gateway.slug, t):
             status, error = PaymentStatus.FAILED, outage_error(tx.method)
             latency = None if tx.method is M.CASH else OUTAGE_LATENCY_MS
@@ -962,17 +964,7 @@ class _PaymentStream(_Stream):
 
     def emit_fee(self, t: int, payload: tuple, build: bool) -> Event | None:
         tx, outcome, event_id, latency = payload
-        status = PaymentStatus.PENDING if outcome.pending else outcome.status
-        error = None if outcome.pending else outcome.error
-        if self.sim._outages and self.sim._gateway_down(self.province, tx.gateway.slug, t):
-            status, error = PaymentStatus.FAILED, outage_error(tx.method)
-            latency = None if tx.method is M.CASH else OUTAGE_LATENCY_MS
-            tx.cancelled = True
-        if status is PaymentStatus.FAILED and error == "TIMEOUT" and latency is not None:
-            latency = max(latency, OUTAGE_LATENCY_MS)
-        if not build:
-            return None
-        return self._event(t, tx, status, error, latency, event_id)
+        return self._first_event(t, tx, outcome, event_id, latency, build)
 
 
 # ------------------------------------------------------------------------------------------
