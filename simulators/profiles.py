@@ -433,7 +433,7 @@ longest; the utilities fix outages quickly)."""
 
 GATEWAY_FAILURE: dict[str, float] = {
     "vnpay": 0.8, "napas": 1.0, "momo": 0.9, "zalopay": 1.1, "vnpt-money": 2.6,
-    "viettel-money": 1.2, "counter-pos": 1.3, "counter-cash": 0.15,
+    "viettel-money": 1.2, "counter-pos": 1.0, "counter-cash": 0.15,
 }
 """Failure odds by gateway (assumption; the province's own platform is 1.0): one e-wallet
 lags, cash at the counter almost never fails."""
