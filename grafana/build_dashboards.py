@@ -5,14 +5,17 @@ file provider reads them, see ``grafana/provisioning/dashboards/ioc.yml``). Re-r
 changing it; tests/test_dashboards.py fails when the JSON is not what this file writes.
 
 Every panel reads the rollups, backlogs and functions of ``db/migrations/0005_dashboards.sql``
-(TimescaleDB continuous aggregates of the same names in production) and the alerting views,
+and ``0008_province_realism.sql`` (TimescaleDB continuous aggregates of the same names in
+production), the reference tables and the alerting views,
 through the datasource ``ioc-timescaledb`` as the read-only role ``ioc_grafana``. Each
 query filters on the template variables ``province`` (one province) and ``district``
 (several, or All), and tests/test_panel_queries.py runs every one against a simulated
 database with Grafana's macros expanded.
 
-Layout for a wall screen: big stat panels with coloured thresholds, few panels per row, the
-provinces' time zone, refresh every 30 seconds, Vietnamese titles (English descriptions).
+Layout for a wall screen: big stat panels coloured against each province's own targets (the
+``province_targets`` table, with bands wider than sampling noise: ``banded``), few panels per
+row, the provinces' time zone, refresh every 30 seconds, Vietnamese titles and descriptions,
+codes shown by their Vietnamese names (``vi_name()`` over the ``display_names`` table).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import json
 import sys
 from pathlib import Path
 from typing import Any
+
+from ioc.names import DISPLAY_NAMES
 
 OUT_DIR = Path(__file__).resolve().parent / "dashboards"
 DATASOURCE = {"type": "grafana-postgresql-datasource", "uid": "ioc-timescaledb"}
@@ -36,59 +41,20 @@ LOCAL_DAY = "date_bin(INTERVAL '1 day', bucket, TIMESTAMPTZ '2000-01-01 00:00:00
 """Local (UTC+7) calendar days from hourly buckets, for 30-day trends."""
 
 # --------------------------------------------------------------------------------------------
-# Vietnamese labels for the codes stored in the events (translated in SQL, so bar charts,
-# pie charts and tables all show them)
+# Vietnamese names for the codes stored in the events: the display_names table (loaded by
+# `ioc db migrate` from ioc/names.py), read in SQL so bar charts, pie charts and tables all
+# show them
 # --------------------------------------------------------------------------------------------
 
-AGENCY_LEVELS = {"province": "Cấp tỉnh", "district": "Cấp huyện", "commune": "Cấp xã"}
-DOSSIER_CHANNELS = {
-    "fully_online": "Trực tuyến toàn trình",
-    "partly_online": "Trực tuyến một phần",
-    "in_person": "Trực tiếp",
-}
-SECTORS = {
-    "public_service": "Dịch vụ công",
-    "electricity": "Điện",
-    "water": "Nước",
-    "telecom": "Viễn thông",
-    "healthcare": "Y tế",
-    "education": "Giáo dục",
-    "transport": "Giao thông",
-}
-METHODS = {
-    "bank_transfer": "Chuyển khoản",
-    "qr": "Mã QR",
-    "e_wallet": "Ví điện tử",
-    "card": "Thẻ",
-    "cash": "Tiền mặt",
-}
-CATEGORIES = {
-    "traffic": "Giao thông",
-    "environment": "Môi trường",
-    "urban_order": "Trật tự đô thị",
-    "flooding": "Ngập úng",
-    "infrastructure": "Hạ tầng",
-    "security": "An ninh trật tự",
-}
-INCIDENT_STATUSES = {
-    "received": "Mới tiếp nhận",
-    "verified": "Đã xác minh",
-    "assigned": "Đã chuyển đơn vị xử lý",
-    "in_progress": "Đang xử lý",
-}
-SEVERITIES = {"critical": "Nghiêm trọng", "warning": "Cảnh báo", "info": "Thông tin"}
+
+def label(column: str, kind: str) -> str:
+    """``column``'s code shown by its Vietnamese name (the code itself when it has none)."""
+    return f"vi_name('{kind}', {column})"
 
 
-def label(column: str, names: dict[str, str]) -> str:
-    """A CASE expression that shows ``column``'s codes by their Vietnamese names."""
-    whens = " ".join(f"WHEN '{code}' THEN '{name}'" for code, name in names.items())
-    return f"CASE {column} {whens} ELSE {column} END"
-
-
-def order(column: str, names: dict[str, str]) -> str:
-    """The codes' order in ``names``, for ORDER BY."""
-    whens = " ".join(f"WHEN '{code}' THEN {i}" for i, code in enumerate(names))
-    return f"CASE {column} {whens} ELSE {len(names)} END"
+def order(column: str, kind: str) -> str:
+    """The codes' display order, for ORDER BY."""
+    return f"name_order('{kind}', {column})"
 
 
 def sql(*lines: str) -> str:
@@ -123,14 +89,14 @@ def fixed(color: str) -> dict[str, Any]:
     return thresholds((None, color))
 
 
-def target(raw_sql: str, fmt: str = "table") -> dict[str, Any]:
+def target(raw_sql: str, fmt: str = "table", ref_id: str = "A") -> dict[str, Any]:
     return {
         "datasource": DATASOURCE,
         "editorMode": "code",
         "format": fmt,
         "rawQuery": True,
         "rawSql": raw_sql,
-        "refId": "A",
+        "refId": ref_id,
     }
 
 
@@ -153,7 +119,10 @@ def panel(
     color: dict[str, Any] | None = None,
     interval: str | None = None,
     time_from: str | None = None,
+    config_sql: str | None = None,
 ) -> dict[str, Any]:
+    """A panel; ``config_sql`` (refId B) returns a ``color`` that Grafana's "Config from query
+    results" transformation gives the value of refId A (the stat colour bands)."""
     x, y, w, h = grid
     defaults: dict[str, Any] = {
         "color": color or {"mode": "thresholds"},
@@ -180,6 +149,19 @@ def panel(
         "title": title,
         "type": kind,
     }
+    if config_sql:
+        result["targets"].append(target(config_sql, "table", "B"))
+        result["transformations"] = [
+            {
+                "id": "configFromData",
+                "options": {
+                    "configRefId": "B",
+                    "mappings": [
+                        {"fieldName": "color", "handlerKey": "color", "reducerId": "lastNotNull"}
+                    ],
+                },
+            }
+        ]
     if interval:
         result["interval"] = interval
     if time_from:
@@ -356,6 +338,7 @@ def override(name: str, **properties: Any) -> dict[str, Any]:
         "width": "custom.width",
         "min": "min",
         "max": "max",
+        "mappings": "mappings",
     }
     return {
         "matcher": {"id": "byName", "options": name},
@@ -394,7 +377,7 @@ def variables() -> list[dict[str, Any]]:
         {
             "current": {"text": "Bà Rịa - Vũng Tàu", "value": "ba-ria-vung-tau"},
             "datasource": DATASOURCE,
-            "description": "The province shown (one at a time).",
+            "description": "Tỉnh được hiển thị (mỗi lần một tỉnh).",
             "hide": 0,
             "includeAll": False,
             "label": "Tỉnh",
@@ -410,7 +393,7 @@ def variables() -> list[dict[str, Any]]:
         {
             "current": {"text": ["All"], "value": ["$__all"]},
             "datasource": DATASOURCE,
-            "description": "District-level units of the province (several, or all).",
+            "description": "Các đơn vị cấp huyện của tỉnh (một, nhiều, hoặc tất cả).",
             "hide": 0,
             "includeAll": True,
             "label": "Huyện / thành phố",
@@ -498,94 +481,260 @@ def dashboard(
 
 
 # --------------------------------------------------------------------------------------------
+# Stat colours from the province's own target
+# --------------------------------------------------------------------------------------------
+
+
+def banded(
+    title: str,
+    description: str,
+    value_sql: str,
+    kpi: str,
+    grid: tuple[int, int, int, int],
+    *,
+    name: str,
+    higher_is_better: bool = True,
+    show: str = "value",
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """A stat coloured against the province's target for ``kpi`` (table province_targets).
+
+    ``value_sql`` returns one row with ``value`` (a share), ``n`` (what it is measured on)
+    and, with ``show``, the column to display. Its colour is kpi_band(): green within 2 points
+    of the target plus 3 standard errors of a share of ``n`` items (sampling noise alone does
+    not leave the green band), orange up to 5 points beyond, red further; Grafana's "Config
+    from query results" gives it to the displayed value (refId B -> refId A).
+    """
+    direction = "true" if higher_is_better else "false"
+    band = (
+        f"SELECT kpi_band(v.value, province_target({PROVINCE}, '{kpi}'), v.n::bigint, "
+        f"{direction}) AS color FROM ({value_sql}) AS v"
+    )
+    shown = f'SELECT v.{show} AS "{name}" FROM ({value_sql}) AS v'
+    band_note = (
+        " Màu: xanh khi chỉ số nằm trong dải mục tiêu của tỉnh (±2 điểm cộng 3 lần sai số "
+        "chọn mẫu), cam khi kém hơn tới 5 điểm, đỏ khi kém hơn nữa; mục tiêu lấy từ bảng "
+        "province_targets (số liệu công bố của tỉnh hoặc giả định đã nêu)."
+    )
+    return stat(title, description + band_note, shown, grid, config_sql=band, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------
 # 1. IOC overview
 # --------------------------------------------------------------------------------------------
 
 PERIOD_KPIS = f"dossier_period_kpis({PROVINCE}, ARRAY[{DISTRICTS}], $__timeFrom(), $__timeTo())"
 ON_TIME_DESCRIPTION = (
-    "On-time rate = 100% - late rate, with the portals' formula: late rate = (late dossiers "
-    "still in progress + late dossiers already resolved) / (dossiers received in the period + "
-    "carried over from before). Computed by dossier_period_kpis() in db/ from the hourly "
-    "rollup and the open backlog."
+    "Tỷ lệ đúng hạn = 100% - tỷ lệ trễ hạn, theo công thức của Cổng dịch vụ công: tỷ lệ trễ "
+    "hạn = (hồ sơ trễ hạn đang giải quyết + hồ sơ trễ hạn đã giải quyết) / (hồ sơ tiếp nhận "
+    "trong kỳ + hồ sơ kỳ trước chuyển sang). Tính bằng hàm dossier_period_kpis() từ bảng tổng "
+    "hợp theo giờ và hồ sơ đang tồn."
+)
+INDEX = f"service_index_scores({PROVINCE}, $__timeFrom(), $__timeTo())"
+INDEX_DESCRIPTION = (
+    "Bộ chỉ số phục vụ người dân, doanh nghiệp theo Quyết định 766/QĐ-TTg (thang 100 điểm: "
+    "công khai, minh bạch 18; tiến độ, kết quả giải quyết 20; số hóa hồ sơ 22; cung cấp dịch "
+    "vụ trực tuyến 22; mức độ hài lòng 18), tính từ dữ liệu trong 30 ngày gần nhất bằng hàm "
+    "service_index_scores(). Các tiêu chí thành phần về thủ tục (công bố, công khai, cung cấp "
+    "trực tuyến) lấy theo số liệu của tỉnh; phản ánh hiện trường thay cho phản ánh, kiến nghị "
+    "(xem README)."
+)
+INDEX_BANDS = thresholds((None, RED), (70, ORANGE), (80, GREEN))
+"""The index's colours (an assumption: 80 points and more is good, under 70 behind)."""
+FIELD_REPORT_KPIS = (
+    f"field_report_kpis({PROVINCE}, ARRAY[{DISTRICTS}], $__timeFrom(), $__timeTo())"
 )
 
 
 def overview() -> dict[str, Any]:
+    criteria = sql(
+        f"SELECT {label('s.criterion', 'index_criterion')} || ' · ' || "
+        "to_char(sum(s.points), 'FM990.0') || '/' || sum(s.max_points) || ' điểm' AS \"Tiêu chí\",",
+        '       sum(s.points) / sum(s.max_points) AS "Đạt"',
+        f"FROM service_index({PROVINCE}, $__timeFrom(), $__timeTo()) AS s",
+        "WHERE s.agency_level IS NULL",
+        "GROUP BY s.criterion",
+        f"ORDER BY min({order('s.criterion', 'index_criterion')})",
+    )
+    fully_online = sql(
+        "SELECT sum(submitted) FILTER (WHERE channel = 'fully_online')::float8",
+        "       / nullif(sum(submitted) FILTER (WHERE channel IN ('fully_online', "
+        "'partly_online')), 0) AS value,",
+        "       sum(submitted) FILTER (WHERE channel IN ('fully_online', 'partly_online')) AS n",
+        "FROM dossier_events_1h",
+        f"WHERE $__timeFilter(bucket) AND {WHERE}",
+    )
+    fee_online = sql(
+        "SELECT sum(succeeded) FILTER (WHERE channel = 'online')::float8",
+        "       / nullif(sum(succeeded), 0) AS value, sum(succeeded) AS n",
+        "FROM payment_sectors_1h",
+        f"WHERE $__timeFilter(bucket) AND sector = 'public_service' AND {WHERE}",
+    )
+    utility_online = sql(
+        "SELECT sum(succeeded) FILTER (WHERE channel = 'online')::float8",
+        "       / nullif(sum(succeeded), 0) AS value, sum(succeeded) AS n",
+        "FROM payment_sectors_1h",
+        f"WHERE $__timeFilter(bucket) AND sector IN ('electricity', 'water', 'telecom') "
+        f"AND {WHERE}",
+    )
+    on_time = f"SELECT on_time_rate AS value, received + carried_over AS n FROM {PERIOD_KPIS}"
+    digitised = sql(
+        "SELECT files_digitised AS value, dossiers AS n",
+        f"FROM service_index_rates({PROVINCE}, $__timeFrom(), $__timeTo())",
+        "WHERE agency_level IS NULL",
+    )
+    success = sql(
+        "SELECT sum(succeeded)::float8 / nullif(sum(succeeded + failed), 0) AS value,",
+        "       sum(succeeded + failed) AS n",
+        "FROM payment_gateways_1h",
+        f"WHERE $__timeFilter(bucket) AND {WHERE}",
+    )
+    overdue_reports = sql(
+        "SELECT count(*) FILTER (WHERE overdue) AS overdue,",
+        "       avg(overdue::int)::float8 AS value, count(*) AS n",
+        f"FROM incident_backlog WHERE {WHERE}",
+    )
     panels = [
         stat(
-            "Hồ sơ xử lý trực tuyến toàn trình",
-            "Of the dossiers submitted online in the time range, the share processed fully "
-            "online (toàn trình). Target: 97% (Ba Ria-Vung Tau).",
+            "Chỉ số phục vụ người dân, doanh nghiệp (QĐ 766)",
+            INDEX_DESCRIPTION + " Xanh từ 80 điểm, cam từ 70 điểm, đỏ dưới 70 (giả định).",
+            f'SELECT total AS "Điểm" FROM {INDEX} WHERE agency_level IS NULL',
+            (0, 0, 6, 7),
+            decimals=1,
+            steps=INDEX_BANDS,
+            time_from="30d",
+            minimum=0,
+            maximum=100,
+        ),
+        bargauge(
+            "Năm nhóm tiêu chí (QĐ 766)",
+            "Điểm đạt của từng nhóm tiêu chí trên điểm tối đa, 30 ngày gần nhất. "
+            + INDEX_DESCRIPTION,
+            criteria,
+            (6, 0, 10, 7),
+            unit="percentunit",
+            minimum=0,
+            maximum=1,
+            decimals=0,
+            steps=at_least(0.85, 0.70),
+            time_from="30d",
+        ),
+        table(
+            "Chỉ số 766 theo cấp",
+            "Điểm của tỉnh và của từng cấp giải quyết (sở, ngành; UBND cấp huyện; UBND cấp xã) "
+            "theo năm nhóm tiêu chí, 30 ngày gần nhất. Phản ánh hiện trường không chia theo cấp: "
+            "mỗi cấp mang số liệu phản ánh của toàn tỉnh.",
             sql(
-                "SELECT sum(submitted) FILTER (WHERE channel = 'fully_online')::float8",
-                "       / nullif(sum(submitted) FILTER (WHERE channel IN "
-                "('fully_online', 'partly_online')), 0) AS \"Toàn trình\"",
-                "FROM dossier_events_1h",
-                f"WHERE $__timeFilter(bucket) AND {WHERE}",
+                "SELECT CASE WHEN agency_level IS NULL THEN 'Toàn tỉnh' ELSE "
+                f"{label('agency_level', 'agency_level')} END AS \"Cấp\",",
+                '       publicity AS "Công khai (18)", progress AS "Tiến độ (20)",',
+                '       digitisation AS "Số hóa (22)", online AS "Trực tuyến (22)",',
+                '       satisfaction AS "Hài lòng (18)", total AS "Tổng (100)"',
+                f"FROM {INDEX}",
+                f"ORDER BY agency_level IS NOT NULL, {order('agency_level', 'agency_level')}",
             ),
-            (0, 0, 8, 6),
+            (16, 0, 8, 7),
+            decimals=1,
+            time_from="30d",
+            overrides=[colored_cells("Tổng (100)", INDEX_BANDS)],
+        ),
+        banded(
+            "Hồ sơ trực tuyến toàn trình",
+            "Trong số hồ sơ nộp trực tuyến trong khoảng thời gian, tỷ lệ được xử lý trực tuyến "
+            "toàn trình.",
+            fully_online,
+            "fully_online_share_of_online",
+            (0, 7, 6, 6),
+            name="Toàn trình",
             unit="percentunit",
             decimals=1,
-            steps=at_least(0.97, 0.90),
+            steps=fixed(BLUE),
         ),
-        stat(
-            "Thanh toán trực tuyến phí, lệ phí DVC",
-            "Share of successful public-service fee payments made online in the time range. "
-            "Target: 80% on the provincial public-service portal (Ba Ria-Vung Tau).",
-            sql(
-                "SELECT sum(succeeded) FILTER (WHERE channel = 'online')::float8",
-                '       / nullif(sum(succeeded), 0) AS "Trực tuyến"',
-                "FROM payment_sectors_1h",
-                f"WHERE $__timeFilter(bucket) AND sector = 'public_service' AND {WHERE}",
-            ),
-            (8, 0, 8, 6),
+        banded(
+            "Thanh toán trực tuyến phí, lệ phí",
+            "Tỷ lệ giao dịch nộp phí, lệ phí thủ tục hành chính thành công được thanh toán trực "
+            "tuyến (Bà Rịa - Vũng Tàu đặt mục tiêu 80%).",
+            fee_online,
+            "online_payment_rate",
+            (6, 7, 6, 6),
+            name="Trực tuyến",
             unit="percentunit",
             decimals=1,
-            steps=at_least(0.80, 0.70),
+            steps=fixed(BLUE),
         ),
-        stat(
+        banded(
             "Hồ sơ giải quyết đúng hạn",
-            ON_TIME_DESCRIPTION + " Green from 97% (what the provinces report).",
-            f'SELECT on_time_rate AS "Đúng hạn" FROM {PERIOD_KPIS}',
-            (16, 0, 8, 6),
+            ON_TIME_DESCRIPTION,
+            on_time,
+            "dossier_on_time_rate",
+            (12, 7, 6, 6),
+            name="Đúng hạn",
             unit="percentunit",
             decimals=1,
-            steps=at_least(0.97, 0.90),
+            steps=fixed(BLUE),
         ),
-        stat(
-            "Phản ánh hiện trường đang mở",
-            "Field reports received and not yet resolved or rejected, now.",
-            f'SELECT count(*) AS "Đang mở" FROM incident_backlog WHERE {WHERE}',
-            (0, 6, 8, 6),
+        banded(
+            "Hồ sơ tiếp nhận, xử lý điện tử",
+            "Tỷ lệ hồ sơ nộp trong khoảng thời gian được tiếp nhận và xử lý điện tử: hồ sơ nộp "
+            "trực tuyến và hồ sơ nộp trực tiếp được số hóa ngay khi tiếp nhận (Bình Dương công "
+            "bố 99%).",
+            digitised,
+            "digitised_share",
+            (18, 7, 6, 6),
+            name="Điện tử",
+            unit="percentunit",
+            decimals=1,
             steps=fixed(BLUE),
         ),
         stat(
-            "Phản ánh quá hạn xử lý",
-            "Open field reports past their deadline (5 working days), now.",
-            f'SELECT count(*) FILTER (WHERE overdue) AS "Quá hạn" FROM incident_backlog '
-            f"WHERE {WHERE}",
-            (8, 6, 8, 6),
-            steps=thresholds((None, GREEN), (1, ORANGE), (25, RED)),
+            "Phản ánh hiện trường đang mở",
+            "Phản ánh đã tiếp nhận, chưa xử lý xong hoặc chưa từ chối, tại thời điểm hiện tại.",
+            f'SELECT count(*) AS "Đang mở" FROM incident_backlog WHERE {WHERE}',
+            (0, 13, 6, 6),
+            steps=fixed(BLUE),
         ),
-        stat(
+        banded(
+            "Phản ánh quá hạn xử lý",
+            "Số phản ánh đang mở đã quá hạn xử lý, tại thời điểm hiện tại; màu theo tỷ lệ quá "
+            "hạn trên số phản ánh đang mở so với tỷ lệ trễ hạn cho phép (100% - mục tiêu xử lý "
+            "đúng hạn).",
+            overdue_reports,
+            "incident_overdue_share",
+            (6, 13, 6, 6),
+            name="Quá hạn",
+            show="overdue",
+            higher_is_better=False,
+            steps=fixed(BLUE),
+        ),
+        banded(
             "Giao dịch thanh toán thành công",
-            "Successful payments / (successful + failed) in the time range, all sectors and "
-            "gateways (pending and refunded ones are not counted).",
-            sql(
-                "SELECT sum(succeeded)::float8 / nullif(sum(succeeded + failed), 0) "
-                'AS "Thành công"',
-                "FROM payment_gateways_1h",
-                f"WHERE $__timeFilter(bucket) AND {WHERE}",
-            ),
-            (16, 6, 8, 6),
+            "Giao dịch thành công / (thành công + thất bại) trong khoảng thời gian, mọi lĩnh "
+            "vực và cổng thanh toán; mỗi giao dịch tính một lần theo kết quả cuối cùng (giao "
+            "dịch chờ xử lý tính khi có kết quả, hoàn tiền không tính).",
+            success,
+            "payment_success_rate",
+            (12, 13, 6, 6),
+            name="Thành công",
             unit="percentunit",
             decimals=1,
-            steps=at_least(0.95, 0.90),
+            steps=fixed(BLUE),
+        ),
+        banded(
+            "Thanh toán điện, nước, viễn thông trực tuyến",
+            "Tỷ lệ giao dịch thanh toán tiền điện, nước, viễn thông thành công được thực hiện "
+            "trực tuyến (Bà Rịa - Vũng Tàu: 50% người dân).",
+            utility_online,
+            "utility_online_share",
+            (18, 13, 6, 6),
+            name="Trực tuyến",
+            unit="percentunit",
+            decimals=1,
+            steps=fixed(BLUE),
         ),
         timeseries(
             "Luồng dữ liệu theo phút",
-            "Events stored per minute for each feed (dossiers, payments, field reports), "
-            "from the per-minute rollups.",
+            "Số sự kiện lưu mỗi phút của từng luồng dữ liệu (hồ sơ TTHC, thanh toán, phản ánh "
+            "hiện trường), từ bảng tổng hợp theo phút.",
             sql(
                 "SELECT $__timeGroupAlias(bucket, $__interval), feed AS metric,",
                 "       sum(events) * 60000.0 / $__interval_ms AS value",
@@ -602,40 +751,38 @@ def overview() -> dict[str, Any]:
                 "GROUP BY 1, 2",
                 "ORDER BY 1",
             ),
-            (0, 12, 14, 10),
+            (0, 19, 14, 10),
             fmt="time_series",
             unit="short",
             interval="1m",
         ),
         table(
             "Cảnh báo đang hoạt động",
-            "Alerts firing now in the province (the alerts_firing view of the alerter), the "
-            "most severe and oldest first. Transitions are drawn as annotations on the graphs.",
+            "Các cảnh báo đang kích hoạt tại tỉnh (view alerts_firing của bộ cảnh báo), nghiêm "
+            "trọng và lâu nhất trước. Các lần chuyển trạng thái được vẽ thành chú thích trên "
+            "các biểu đồ.",
             sql(
                 'SELECT firing_since AS "Từ lúc",',
-                f'       {label("severity", SEVERITIES)} AS "Mức độ",',
+                f'       {label("severity", "severity")} AS "Mức độ",',
                 '       coalesce(district_name, province_name) AS "Địa bàn",',
                 '       summary AS "Nội dung",',
                 "       CASE WHEN acknowledged THEN 'Đã tiếp nhận' WHEN silenced THEN 'Tạm ẩn' "
                 "ELSE 'Mới' END AS \"Trạng thái\"",
                 "FROM alerts_firing",
                 f"WHERE province = {PROVINCE} AND (district IS NULL OR district IN ({DISTRICTS}))",
-                f"ORDER BY {order('severity', SEVERITIES)}, firing_since",
+                f"ORDER BY {order('severity', 'severity')}, firing_since",
             ),
-            (14, 12, 10, 10),
+            (14, 19, 10, 10),
             overrides=[
                 override("Từ lúc", unit="dateTimeFromNow", width=120),
-                colored_cells(
-                    "Mức độ",
-                    fixed(ORANGE),
-                ),
+                severity_cells("Mức độ"),
             ],
         ),
         table(
             "Theo địa bàn",
-            "Per district-level unit: dossiers received in the time range and overdue now, "
-            "payments and their success rate in the time range, open and overdue field "
-            "reports now.",
+            "Theo từng đơn vị cấp huyện: hồ sơ tiếp nhận trong khoảng thời gian và quá hạn hiện "
+            "tại, giao dịch thanh toán và tỷ lệ thành công trong khoảng thời gian, phản ánh "
+            "đang mở và quá hạn hiện tại.",
             sql(
                 'SELECT d.name_vi AS "Địa bàn",',
                 '       coalesce(ds.received, 0) AS "Hồ sơ tiếp nhận",',
@@ -667,19 +814,24 @@ def overview() -> dict[str, Any]:
                 f"WHERE d.province = {PROVINCE} AND d.code IN ({DISTRICTS})",
                 "ORDER BY d.population DESC",
             ),
-            (0, 22, 24, 11),
+            (0, 29, 24, 11),
             overrides=[
                 colored_cells("Thanh toán thành công", at_least(0.95, 0.90), "percentunit"),
-                colored_cells("Hồ sơ quá hạn", thresholds((None, GREEN), (1, ORANGE), (20, RED))),
-                colored_cells("Phản ánh quá hạn", thresholds((None, GREEN), (1, ORANGE), (5, RED))),
+                colored_cells(
+                    "Hồ sơ quá hạn", thresholds((None, GREEN), (10, ORANGE), (40, RED))
+                ),
+                colored_cells(
+                    "Phản ánh quá hạn", thresholds((None, GREEN), (3, ORANGE), (10, RED))
+                ),
             ],
         ),
     ]
     return dashboard(
         "ioc-overview",
         "IOC - Tổng quan điều hành",
-        "The IOC's headline screen: KPIs against the provinces' targets, the live flow of the "
-        "three feeds, alerts firing now and a district breakdown.",
+        "Màn hình tổng quan của IOC: Chỉ số phục vụ người dân, doanh nghiệp (QĐ 766) và năm "
+        "nhóm tiêu chí, các chỉ tiêu chính so với mục tiêu của từng tỉnh, luồng dữ liệu trực "
+        "tiếp của ba nguồn, cảnh báo đang hoạt động và bảng theo địa bàn.",
         panels,
         time_from="now-24h",
         annotations=[
@@ -689,11 +841,35 @@ def overview() -> dict[str, Any]:
     )
 
 
+SEVERITY_COLORS = {"critical": RED, "warning": ORANGE, "info": BLUE}
+
+
+def severity_cells(column: str) -> dict[str, Any]:
+    """The alert list's severity column: red, orange or blue by the Vietnamese severity."""
+    names = DISPLAY_NAMES["severity"]
+    mappings = [
+        {
+            "options": {
+                names[code].vi: {"color": color, "index": i, "text": names[code].vi}
+                for i, (code, color) in enumerate(SEVERITY_COLORS.items())
+            },
+            "type": "value",
+        }
+    ]
+    return override(
+        column,
+        mappings=mappings,
+        color={"mode": "fixed", "fixedColor": "text"},
+        cell={"type": "color-background", "mode": "basic"},
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # 2. Public services (dịch vụ công)
 # --------------------------------------------------------------------------------------------
 
 AGENCY_KPIS = f"dossier_agency_kpis({PROVINCE}, ARRAY[{DISTRICTS}], $__timeFrom(), $__timeTo())"
+RATES = f"service_index_rates({PROVINCE}, $__timeFrom(), $__timeTo())"
 
 
 def public_services() -> dict[str, Any]:
@@ -705,46 +881,66 @@ def public_services() -> dict[str, Any]:
         ("Giải quyết trễ hạn", "resolved_late", RED),
         ("Từ chối / trả lại", "rejected", "text"),
     ]
+    on_time = f"SELECT on_time_rate AS value, received + carried_over AS n FROM {PERIOD_KPIS}"
+    overdue = sql(
+        "SELECT overdue, overdue::float8 / nullif(in_progress + about_to_be_late + overdue, 0)",
+        "       AS value, in_progress + about_to_be_late + overdue AS n",
+        f"FROM {PERIOD_KPIS}",
+    )
+
+    def rate(column: str) -> str:
+        return sql(
+            f"SELECT {column} AS value, dossiers AS n FROM {RATES} WHERE agency_level IS NULL"
+        )
+
     panels = [
-        stat(
+        banded(
             "Tỷ lệ giải quyết đúng hạn",
             ON_TIME_DESCRIPTION,
-            f'SELECT on_time_rate AS "Đúng hạn" FROM {PERIOD_KPIS}',
+            on_time,
+            "dossier_on_time_rate",
             (0, 0, 6, 7),
+            name="Đúng hạn",
             unit="percentunit",
             decimals=1,
-            steps=at_least(0.97, 0.90),
+            steps=fixed(BLUE),
         ),
         stat(
             "Tỷ lệ trễ hạn",
-            "Late rate = (late still in progress + late already resolved) / (received in the "
-            "period + carried over from before).",
+            "Tỷ lệ trễ hạn = (hồ sơ trễ hạn đang giải quyết + hồ sơ trễ hạn đã giải quyết) / "
+            "(hồ sơ tiếp nhận trong kỳ + hồ sơ kỳ trước chuyển sang).",
             f'SELECT late_rate AS "Trễ hạn" FROM {PERIOD_KPIS}',
             (6, 0, 6, 7),
             unit="percentunit",
             decimals=2,
-            steps=at_most(0.03, 0.10),
+            steps=at_most(0.05, 0.10),
         ),
         stat(
             "Sắp trễ hạn (trong 24 giờ)",
-            "Open dossiers due within the next 24 hours, now.",
+            "Hồ sơ đang giải quyết sẽ đến hạn trong 24 giờ tới, tại thời điểm hiện tại: danh "
+            "sách việc cần ưu tiên, không phải một vi phạm (màu cố định).",
             f'SELECT about_to_be_late AS "Sắp trễ hạn" FROM {PERIOD_KPIS}',
             (12, 0, 6, 7),
-            steps=thresholds((None, GREEN), (1, ORANGE)),
+            steps=fixed(BLUE),
         ),
-        stat(
-            "Quá hạn, đang xử lý",
-            "Open dossiers past their due date, now (the 'late still in progress' of the "
-            "late-rate formula).",
-            f'SELECT overdue AS "Quá hạn" FROM {PERIOD_KPIS}',
+        banded(
+            "Quá hạn, đang giải quyết",
+            "Hồ sơ đang giải quyết đã quá hạn, tại thời điểm hiện tại (phần 'trễ hạn đang giải "
+            "quyết' của công thức tỷ lệ trễ hạn); màu theo tỷ lệ quá hạn trên số hồ sơ đang "
+            "giải quyết so với tỷ lệ trễ hạn cho phép (100% - mục tiêu đúng hạn).",
+            overdue,
+            "dossier_overdue_share",
             (18, 0, 6, 7),
-            steps=thresholds((None, GREEN), (1, RED)),
+            name="Quá hạn",
+            show="overdue",
+            higher_is_better=False,
+            steps=fixed(BLUE),
         ),
         stat(
             "Hồ sơ trong kỳ",
-            "The terms of the late-rate formula for the time range: received in the period, "
-            "carried over from before (the backlog when it began), resolved early (at least a "
-            "day before the due date), on time, late, and rejected.",
+            "Các thành phần của công thức tỷ lệ trễ hạn trong khoảng thời gian: tiếp nhận mới, "
+            "kỳ trước chuyển sang (hồ sơ tồn khi kỳ bắt đầu), giải quyết trước hạn (sớm ít nhất "
+            "một ngày), đúng hạn, trễ hạn, và từ chối.",
             sql(
                 "SELECT " + ", ".join(f'{column} AS "{name}"' for name, column, _ in flows),
                 f"FROM {PERIOD_KPIS}",
@@ -757,10 +953,61 @@ def public_services() -> dict[str, Any]:
                 override(name, color={"fixedColor": c, "mode": "fixed"}) for name, _, c in flows
             ],
         ),
+        banded(
+            "Tiếp nhận, xử lý điện tử",
+            "Tỷ lệ hồ sơ nộp trong khoảng thời gian được tiếp nhận, xử lý điện tử (nộp trực "
+            "tuyến, hoặc số hóa thành phần hồ sơ khi tiếp nhận tại bộ phận một cửa).",
+            rate("files_digitised"),
+            "digitised_share",
+            (0, 12, 6, 6),
+            name="Điện tử",
+            unit="percentunit",
+            decimals=1,
+            steps=fixed(BLUE),
+        ),
+        banded(
+            "Cấp kết quả điện tử",
+            "Trong số hồ sơ giải quyết xong trong khoảng thời gian, tỷ lệ có kết quả giải quyết "
+            "được cấp bản điện tử.",
+            sql(
+                f"SELECT result_digitised AS value, dossiers AS n FROM {RATES}",
+                "WHERE agency_level IS NULL",
+            ),
+            "result_digitised_share",
+            (6, 12, 6, 6),
+            name="Kết quả điện tử",
+            unit="percentunit",
+            decimals=1,
+            steps=fixed(BLUE),
+        ),
+        banded(
+            "Đồng bộ lên Cổng DVC quốc gia",
+            "Tỷ lệ hồ sơ có trạng thái được đồng bộ, công khai trên Cổng Dịch vụ công quốc gia "
+            "để người dân tra cứu.",
+            rate("status_published"),
+            "status_published_share",
+            (12, 12, 6, 6),
+            name="Đồng bộ",
+            unit="percentunit",
+            decimals=1,
+            steps=fixed(BLUE),
+        ),
+        banded(
+            "Hài lòng trong giải quyết TTHC",
+            "Tỷ lệ hài lòng theo QĐ 766: trong số hồ sơ giải quyết xong trong khoảng thời gian, "
+            "tỷ lệ giải quyết đúng hạn và không bị người dân đánh giá 1-2 sao (trên 5).",
+            rate("dossiers_satisfied"),
+            "dossier_satisfaction",
+            (18, 12, 6, 6),
+            name="Hài lòng",
+            unit="percentunit",
+            decimals=1,
+            steps=fixed(BLUE),
+        ),
         timeseries(
             "Xu hướng 30 ngày",
-            "Dossiers received, resolved on time (early included), resolved late and rejected "
-            "per local calendar day over the last 30 days.",
+            "Hồ sơ tiếp nhận, giải quyết đúng hạn (kể cả trước hạn), trễ hạn và từ chối theo "
+            "từng ngày trong 30 ngày gần nhất.",
             sql(
                 f"SELECT {LOCAL_DAY} AS time,",
                 '       sum(received) AS "Tiếp nhận",',
@@ -772,7 +1019,7 @@ def public_services() -> dict[str, Any]:
                 "GROUP BY 1",
                 "ORDER BY 1",
             ),
-            (0, 12, 24, 9),
+            (0, 18, 24, 9),
             fmt="time_series",
             time_from="30d",
             interval="1d",
@@ -785,10 +1032,10 @@ def public_services() -> dict[str, Any]:
         ),
         barchart(
             "Theo cấp giải quyết",
-            "Dossiers received and resolved early, on time and late in the time range, by the "
-            "level of the handling agency (province department, district, commune).",
+            "Hồ sơ tiếp nhận và giải quyết trước hạn, đúng hạn, trễ hạn trong khoảng thời gian, "
+            "theo cấp của cơ quan giải quyết (sở, ngành; cấp huyện; cấp xã).",
             sql(
-                f'SELECT {label("agency_level", AGENCY_LEVELS)} AS "Cấp",',
+                f'SELECT {label("agency_level", "agency_level")} AS "Cấp",',
                 '       sum(received) AS "Tiếp nhận",',
                 '       sum(resolved_early) AS "Trước hạn",',
                 '       sum(resolved_on_time) AS "Đúng hạn",',
@@ -796,9 +1043,9 @@ def public_services() -> dict[str, Any]:
                 "FROM dossier_events_1h",
                 f"WHERE $__timeFilter(bucket) AND {WHERE}",
                 "GROUP BY agency_level",
-                f"ORDER BY {order('agency_level', AGENCY_LEVELS)}",
+                f"ORDER BY {order('agency_level', 'agency_level')}",
             ),
-            (0, 21, 12, 9),
+            (0, 27, 12, 9),
             x_field="Cấp",
             overrides=[
                 series_color("Tiếp nhận", BLUE),
@@ -809,26 +1056,52 @@ def public_services() -> dict[str, Any]:
         ),
         piechart(
             "Kênh tiếp nhận",
-            "Dossiers received in the time range by channel: fully online (toàn trình), partly "
-            "online, or in person at the one-stop desk.",
+            "Hồ sơ tiếp nhận trong khoảng thời gian theo kênh: trực tuyến toàn trình, trực tuyến "
+            "một phần, hoặc trực tiếp tại bộ phận một cửa.",
             sql(
-                f'SELECT {label("channel", DOSSIER_CHANNELS)} AS "Kênh",',
+                f'SELECT {label("channel", "dossier_channel")} AS "Kênh",',
                 '       sum(received) AS "Hồ sơ"',
                 "FROM dossier_events_1h",
                 f"WHERE $__timeFilter(bucket) AND {WHERE}",
                 "GROUP BY channel",
-                f"ORDER BY {order('channel', DOSSIER_CHANNELS)}",
+                f"ORDER BY {order('channel', 'dossier_channel')}",
             ),
-            (12, 21, 12, 9),
+            (12, 27, 12, 9),
+        ),
+        table(
+            "Theo lĩnh vực",
+            "Theo lĩnh vực thủ tục hành chính: hồ sơ tiếp nhận, giải quyết trước hạn, đúng hạn, "
+            "trễ hạn, từ chối trong khoảng thời gian, và tỷ lệ đúng hạn trên số hồ sơ đã giải "
+            "quyết. Đất đai, xây dựng, đầu tư là các lĩnh vực thường có nhiều hồ sơ trễ hạn.",
+            sql(
+                f'SELECT {label("sector", "dossier_sector")} AS "Lĩnh vực",',
+                '       sum(received) AS "Tiếp nhận",',
+                '       sum(resolved_early) AS "Trước hạn",',
+                '       sum(resolved_on_time) AS "Đúng hạn",',
+                '       sum(resolved_late) AS "Trễ hạn",',
+                '       sum(rejected) AS "Từ chối",',
+                "       sum(resolved_early + resolved_on_time)::float8",
+                "           / nullif(sum(resolved_early + resolved_on_time + resolved_late), 0)",
+                '           AS "Tỷ lệ đúng hạn"',
+                "FROM dossier_sectors_1h",
+                f"WHERE $__timeFilter(bucket) AND {WHERE}",
+                "GROUP BY sector",
+                "ORDER BY sum(received) DESC",
+            ),
+            (0, 36, 24, 11),
+            overrides=[
+                colored_cells("Tỷ lệ đúng hạn", at_least(0.95, 0.90), "percentunit"),
+                override("Lĩnh vực", width=300),
+            ],
         ),
         table(
             "Theo cơ quan giải quyết",
-            "Per agency: received, carried over, resolved early / on time / late, about to be "
-            "late and overdue now, and the on-time rate by the portals' formula. Agencies with "
-            "the most dossiers first.",
+            "Theo từng cơ quan: hồ sơ tiếp nhận, kỳ trước chuyển sang, giải quyết trước hạn / "
+            "đúng hạn / trễ hạn, sắp trễ hạn và quá hạn hiện tại, tỷ lệ đúng hạn theo công thức "
+            "của Cổng dịch vụ công. Cơ quan có nhiều hồ sơ nhất trước.",
             sql(
                 'SELECT agency_name AS "Cơ quan",',
-                f'       {label("agency_level", AGENCY_LEVELS)} AS "Cấp",',
+                f'       {label("agency_level", "agency_level")} AS "Cấp",',
                 '       received AS "Tiếp nhận", carried_over AS "Kỳ trước",',
                 '       resolved_early AS "Trước hạn", resolved_on_time AS "Đúng hạn",',
                 '       resolved_late AS "Trễ hạn", about_to_be_late AS "Sắp trễ hạn",',
@@ -837,11 +1110,10 @@ def public_services() -> dict[str, Any]:
                 "ORDER BY received + carried_over DESC, agency_name",
                 "LIMIT 100",
             ),
-            (0, 30, 24, 13),
+            (0, 47, 24, 13),
             overrides=[
-                colored_cells("Tỷ lệ đúng hạn", at_least(0.97, 0.90), "percentunit"),
-                colored_cells("Quá hạn", thresholds((None, GREEN), (1, RED))),
-                colored_cells("Sắp trễ hạn", thresholds((None, GREEN), (1, ORANGE))),
+                colored_cells("Tỷ lệ đúng hạn", at_least(0.95, 0.90), "percentunit"),
+                colored_cells("Quá hạn", thresholds((None, GREEN), (3, ORANGE), (10, RED))),
                 override("Cơ quan", width=360),
             ],
         ),
@@ -849,9 +1121,9 @@ def public_services() -> dict[str, Any]:
     return dashboard(
         "ioc-public-services",
         "IOC - Dịch vụ công trực tuyến",
-        "Administrative-procedure dossiers (hồ sơ TTHC): the period's flows and stocks, the "
-        "on-time and late rates by the portals' formula, by agency, level and channel, and "
-        "the 30-day trend.",
+        "Hồ sơ thủ tục hành chính: luồng và tồn của kỳ, tỷ lệ đúng hạn và trễ hạn theo công "
+        "thức của Cổng dịch vụ công, số hóa và mức độ hài lòng, theo cơ quan, cấp, lĩnh vực và "
+        "kênh tiếp nhận, xu hướng 30 ngày.",
         panels,
         time_from="now-30d",
         annotations=[alert_annotation("firing", "Cảnh báo", RED)],
@@ -864,10 +1136,17 @@ def public_services() -> dict[str, Any]:
 
 
 def payments() -> dict[str, Any]:
+    success = sql(
+        "SELECT sum(succeeded)::float8 / nullif(sum(succeeded + failed), 0) AS value,",
+        "       sum(succeeded + failed) AS n",
+        "FROM payment_gateways_1h",
+        f"WHERE $__timeFilter(bucket) AND {WHERE}",
+    )
     panels = [
         stat(
             "Số giao dịch",
-            "Payment transactions in the time range, every outcome.",
+            "Giao dịch thanh toán có kết quả (thành công hoặc thất bại) trong khoảng thời gian, "
+            "mỗi giao dịch một lần.",
             sql(
                 'SELECT sum(payments) AS "Giao dịch" FROM payment_gateways_1h',
                 f"WHERE $__timeFilter(bucket) AND {WHERE}",
@@ -878,7 +1157,7 @@ def payments() -> dict[str, Any]:
         ),
         stat(
             "Giá trị thanh toán thành công",
-            "Amount of the successful payments in the time range, in VND.",
+            "Tổng giá trị các giao dịch thành công trong khoảng thời gian (đồng).",
             sql(
                 'SELECT sum(amount_vnd) AS "Giá trị" FROM payment_sectors_1h',
                 f"WHERE $__timeFilter(bucket) AND {WHERE}",
@@ -890,8 +1169,8 @@ def payments() -> dict[str, Any]:
         ),
         stat(
             "Không dùng tiền mặt",
-            "Share of successful payments made without cash (bank transfer, QR, e-wallet, "
-            "card), all sectors.",
+            "Tỷ lệ giao dịch thành công không dùng tiền mặt (chuyển khoản, mã QR, ví điện tử, "
+            "thẻ), mọi lĩnh vực.",
             sql(
                 'SELECT sum(cashless)::float8 / nullif(sum(succeeded), 0) AS "Không tiền mặt"',
                 "FROM payment_sectors_1h",
@@ -902,23 +1181,20 @@ def payments() -> dict[str, Any]:
             decimals=1,
             steps=at_least(0.80, 0.50),
         ),
-        stat(
+        banded(
             "Tỷ lệ giao dịch thành công",
-            "Successful / (successful + failed) payments in the time range.",
-            sql(
-                "SELECT sum(succeeded)::float8 / nullif(sum(succeeded + failed), 0) "
-                'AS "Thành công"',
-                "FROM payment_gateways_1h",
-                f"WHERE $__timeFilter(bucket) AND {WHERE}",
-            ),
+            "Giao dịch thành công / (thành công + thất bại) trong khoảng thời gian.",
+            success,
+            "payment_success_rate",
             (18, 0, 6, 6),
+            name="Thành công",
             unit="percentunit",
             decimals=1,
-            steps=at_least(0.95, 0.90),
+            steps=fixed(BLUE),
         ),
         timeseries(
             "Giao dịch theo phút",
-            "Successful and failed payments per minute (per-minute rollup).",
+            "Giao dịch thành công và thất bại mỗi phút (bảng tổng hợp theo phút).",
             sql(
                 "SELECT $__timeGroupAlias(bucket, $__interval),",
                 '       sum(succeeded) * 60000.0 / $__interval_ms AS "Thành công",',
@@ -935,26 +1211,80 @@ def payments() -> dict[str, Any]:
         ),
         piechart(
             "Phương thức thanh toán",
-            "Successful payments in the time range by method.",
+            "Giao dịch thành công trong khoảng thời gian theo phương thức.",
             sql(
-                f'SELECT {label("method", METHODS)} AS "Phương thức",',
+                f'SELECT {label("method", "method")} AS "Phương thức",',
                 '       sum(succeeded) AS "Giao dịch"',
                 "FROM payment_methods_1h",
                 f"WHERE $__timeFilter(bucket) AND {WHERE}",
                 "GROUP BY method",
-                f"ORDER BY {order('method', METHODS)}",
+                f"ORDER BY {order('method', 'method')}",
             ),
             (16, 6, 8, 9),
         ),
+        stat(
+            "Đang chờ xử lý",
+            "Giao dịch ngân hàng hoặc ví điện tử đã trả lời 'đang xử lý' và chưa có kết quả, "
+            "tại thời điểm hiện tại (thường có kết quả sau vài phút đến vài giờ).",
+            f'SELECT count(*) AS "Chờ xử lý" FROM payment_pending WHERE {WHERE}',
+            (0, 15, 6, 6),
+            steps=thresholds((None, BLUE), (200, ORANGE)),
+        ),
+        stat(
+            "Hoàn tiền",
+            "Giao dịch hoàn tiền trong khoảng thời gian (mỗi giao dịch hoàn tiền ghi rõ giao "
+            "dịch gốc) và tổng số tiền hoàn.",
+            sql(
+                'SELECT sum(refunded) AS "Giao dịch", sum(refunded_vnd) AS "Số tiền hoàn"',
+                "FROM payment_sectors_1h",
+                f"WHERE $__timeFilter(bucket) AND {WHERE}",
+            ),
+            (6, 15, 6, 6),
+            text_mode="value_and_name",
+            value_size=36,
+            steps=fixed(PURPLE),
+            overrides=[override("Số tiền hoàn", unit="currencyVND", decimals=0)],
+        ),
+        table(
+            "Chờ xử lý theo cổng",
+            "Theo cổng thanh toán: số giao dịch đang chờ kết quả hiện tại và giao dịch chờ lâu "
+            "nhất (phút), số giao dịch từng ở trạng thái chờ trong khoảng thời gian (ngân hàng "
+            "hoặc ví trả lời 'đang xử lý', có kết quả sau vài phút đến vài giờ).",
+            sql(
+                f'SELECT {label("g.gateway", "gateway")} AS "Cổng thanh toán",',
+                '       coalesce(p.waiting, 0) AS "Đang chờ",',
+                '       p.oldest AS "Lâu nhất (phút)",',
+                '       g.pending AS "Từng chờ trong kỳ"',
+                "FROM (",
+                "    SELECT gateway, sum(pending) AS pending FROM payment_gateways_1h",
+                f"    WHERE $__timeFilter(bucket) AND {WHERE} GROUP BY gateway",
+                ") AS g",
+                "LEFT JOIN (",
+                "    SELECT gateway, count(*) AS waiting,",
+                "           max(extract(epoch FROM age)) / 60 AS oldest",
+                f"    FROM payment_pending WHERE {WHERE} GROUP BY gateway",
+                ") AS p ON p.gateway = g.gateway",
+                "WHERE g.pending > 0",
+                "ORDER BY coalesce(p.waiting, 0) DESC, g.pending DESC",
+            ),
+            (12, 15, 12, 6),
+            overrides=[
+                override("Lâu nhất (phút)", decimals=0),
+                colored_cells("Lâu nhất (phút)", at_most(120, 300)),
+                override("Cổng thanh toán", width=260),
+            ],
+        ),
         table(
             "Theo lĩnh vực",
-            "Per sector: transactions, successful ones, amount (VND), cashless share and "
-            "online share of the successful payments, in the time range.",
+            "Theo lĩnh vực: giao dịch, thành công, giá trị (đồng), tỷ lệ thành công, tỷ lệ không "
+            "dùng tiền mặt và tỷ lệ trực tuyến trong các giao dịch thành công.",
             sql(
-                f'SELECT {label("sector", SECTORS)} AS "Lĩnh vực",',
+                f'SELECT {label("sector", "payment_sector")} AS "Lĩnh vực",',
                 '       sum(payments) AS "Giao dịch",',
                 '       sum(succeeded) AS "Thành công",',
                 '       sum(amount_vnd) AS "Giá trị",',
+                "       sum(succeeded)::float8 / nullif(sum(succeeded + failed), 0) "
+                'AS "Tỷ lệ thành công",',
                 '       sum(cashless)::float8 / nullif(sum(succeeded), 0) AS "Không tiền mặt",',
                 "       sum(succeeded) FILTER (WHERE channel = 'online')::float8",
                 '           / nullif(sum(succeeded), 0) AS "Trực tuyến"',
@@ -963,56 +1293,65 @@ def payments() -> dict[str, Any]:
                 "GROUP BY sector",
                 "ORDER BY sum(amount_vnd) DESC",
             ),
-            (0, 15, 12, 10),
+            (0, 21, 12, 10),
             overrides=[
                 override("Giá trị", unit="currencyVND", decimals=0),
+                colored_cells("Tỷ lệ thành công", at_least(0.96, 0.92), "percentunit"),
                 colored_cells("Không tiền mặt", at_least(0.80, 0.50), "percentunit"),
                 colored_cells("Trực tuyến", at_least(0.80, 0.50), "percentunit"),
             ],
         ),
         table(
             "Cổng thanh toán",
-            "Per payment gateway in the time range: transactions, success rate, mean and "
-            "maximum confirmation latency, and the share slower than 3 seconds.",
+            "Theo cổng thanh toán trong khoảng thời gian: giao dịch, tỷ lệ thành công, số giao "
+            "dịch từng chờ xử lý, độ trễ xác nhận trung bình và tối đa, tỷ lệ chậm hơn 3 giây. "
+            "Thu tiền mặt tại quầy không có độ trễ (không chờ hệ thống nào).",
             sql(
-                'SELECT gateway AS "Cổng thanh toán",',
+                f'SELECT {label("gateway", "gateway")} AS "Cổng thanh toán",',
                 '       sum(payments) AS "Giao dịch",',
                 "       sum(succeeded)::float8 / nullif(sum(succeeded + failed), 0) "
                 'AS "Thành công",',
-                '       sum(latency_ms_sum)::float8 / nullif(sum(payments), 0) AS "Độ trễ TB",',
+                '       sum(pending) AS "Từng chờ xử lý",',
+                "       sum(latency_ms_sum)::float8 / nullif(sum(latency_ms_count), 0) "
+                'AS "Độ trễ TB",',
                 '       max(latency_ms_max) AS "Độ trễ tối đa",',
-                '       sum(slow)::float8 / nullif(sum(payments), 0) AS "Chậm hơn 3 giây"',
+                "       sum(slow)::float8 / nullif(sum(latency_ms_count), 0) "
+                'AS "Chậm hơn 3 giây"',
                 "FROM payment_gateways_1h",
                 f"WHERE $__timeFilter(bucket) AND {WHERE}",
                 "GROUP BY gateway",
                 "ORDER BY sum(payments) DESC",
             ),
-            (12, 15, 12, 10),
+            (12, 21, 12, 10),
             overrides=[
-                colored_cells("Thành công", at_least(0.95, 0.90), "percentunit"),
+                colored_cells("Thành công", at_least(0.96, 0.92), "percentunit"),
                 override("Độ trễ TB", unit="ms", decimals=0),
                 override("Độ trễ tối đa", unit="ms", decimals=0),
                 colored_cells("Chậm hơn 3 giây", at_most(0.05, 0.15), "percentunit"),
+                override("Cổng thanh toán", width=260),
             ],
         ),
         bargauge(
-            "Giao dịch lỗi theo mã lỗi",
-            "Failed payments in the time range by gateway and error code, the most frequent first.",
+            "Giao dịch lỗi theo nguyên nhân",
+            "Giao dịch thất bại trong khoảng thời gian theo cổng, phương thức và mã lỗi, nhiều "
+            "nhất trước.",
             sql(
-                'SELECT gateway || \' · \' || error_code AS "Lỗi", sum(failures) AS "Số lần"',
+                f"SELECT {label('gateway', 'gateway')} || ' · ' || {label('method', 'method')}",
+                f"       || ' · ' || {label('error_code', 'error_code')} AS \"Lỗi\",",
+                '       sum(failures) AS "Số lần"',
                 "FROM payment_failures_1h",
                 f"WHERE $__timeFilter(bucket) AND {WHERE}",
-                "GROUP BY gateway, error_code",
+                "GROUP BY gateway, method, error_code",
                 "ORDER BY 2 DESC",
                 "LIMIT 12",
             ),
-            (0, 25, 12, 10),
+            (0, 31, 12, 10),
             steps=at_most(50, 200),
         ),
         timeseries(
             "Xu hướng 30 ngày",
-            "Per local calendar day over the last 30 days: success rate, cashless share and "
-            "the online share of public-service fee payments.",
+            "Theo từng ngày trong 30 ngày gần nhất: tỷ lệ thành công, tỷ lệ không dùng tiền mặt "
+            "và tỷ lệ thanh toán trực tuyến phí, lệ phí dịch vụ công.",
             sql(
                 f"SELECT {LOCAL_DAY} AS time,",
                 "       sum(succeeded)::float8 / nullif(sum(succeeded + failed), 0) "
@@ -1027,7 +1366,7 @@ def payments() -> dict[str, Any]:
                 "GROUP BY 1",
                 "ORDER BY 1",
             ),
-            (12, 25, 12, 10),
+            (12, 31, 12, 10),
             fmt="time_series",
             unit="percentunit",
             minimum=0,
@@ -1039,8 +1378,9 @@ def payments() -> dict[str, Any]:
     return dashboard(
         "ioc-payments",
         "IOC - Thanh toán không dùng tiền mặt",
-        "Online and cashless payments: volume and amount (VND) by sector and method, cashless "
-        "share, success rate and latency by gateway, failures by error code.",
+        "Thanh toán trực tuyến và không dùng tiền mặt: số giao dịch và giá trị theo lĩnh vực "
+        "và phương thức, tỷ lệ không dùng tiền mặt, tỷ lệ thành công và độ trễ theo cổng, giao "
+        "dịch chờ xử lý và hoàn tiền, lỗi theo nguyên nhân.",
         panels,
         time_from="now-24h",
         annotations=[alert_annotation("firing", "Cảnh báo", RED)],
@@ -1093,10 +1433,21 @@ def field_reports() -> dict[str, Any]:
         # zoom to the reports shown (the province selected)
         "view": {"allLayers": True, "id": "fit", "padding": 10},
     }
+    on_time_text = (
+        "Định nghĩa dùng chung với chỉ tiêu cảnh báo và hàm kpi_incidents (field_report_kpis()): "
+        "trong số phản ánh đến hạn xử lý trong khoảng thời gian (không tính phản ánh bị từ "
+        "chối), tỷ lệ được xử lý xong trước hạn; phản ánh còn mở khi đã quá hạn tính là trễ."
+    )
+    overdue = sql(
+        "SELECT count(*) FILTER (WHERE overdue) AS overdue,",
+        "       avg(overdue::int)::float8 AS value, count(*) AS n",
+        f"FROM incident_backlog WHERE {WHERE}",
+    )
     panels = [
         stat(
             "Phản ánh tiếp nhận",
-            "Field reports received in the time range (app, web portal, 1022 hotline).",
+            "Phản ánh hiện trường tiếp nhận trong khoảng thời gian (ứng dụng, cổng thông tin, "
+            "tổng đài 1022).",
             sql(
                 'SELECT sum(received) AS "Tiếp nhận" FROM incident_events_1h',
                 f"WHERE $__timeFilter(bucket) AND {WHERE}",
@@ -1106,41 +1457,46 @@ def field_reports() -> dict[str, Any]:
         ),
         stat(
             "Đang mở",
-            "Reports not yet resolved or rejected, now.",
+            "Phản ánh chưa xử lý xong hoặc chưa từ chối, tại thời điểm hiện tại.",
             f'SELECT count(*) AS "Đang mở" FROM incident_backlog WHERE {WHERE}',
             (6, 0, 6, 6),
             steps=fixed(PURPLE),
         ),
-        stat(
+        banded(
             "Quá hạn xử lý",
-            "Open reports past their deadline (5 working days), now.",
-            f'SELECT count(*) FILTER (WHERE overdue) AS "Quá hạn" FROM incident_backlog '
-            f"WHERE {WHERE}",
+            "Phản ánh đang mở đã quá hạn xử lý (24 giờ với sự cố nguy hiểm, 2 ngày làm việc với "
+            "sự cố điện, nước, cây xanh, chiếu sáng, giao thông, 5 ngày làm việc với loại khác), "
+            "tại thời điểm hiện tại; màu theo tỷ lệ quá hạn trên số phản ánh đang mở.",
+            overdue,
+            "incident_overdue_share",
             (12, 0, 6, 6),
-            steps=thresholds((None, GREEN), (1, ORANGE), (25, RED)),
+            name="Quá hạn",
+            show="overdue",
+            higher_is_better=False,
+            steps=fixed(BLUE),
         ),
-        stat(
+        banded(
             "Xử lý đúng hạn",
-            "Reports resolved within their deadline / all resolved, in the time range.",
+            on_time_text,
             sql(
-                "SELECT sum(resolved_on_time)::float8",
-                '       / nullif(sum(resolved_on_time + resolved_late), 0) AS "Đúng hạn"',
-                "FROM incident_events_1h",
-                f"WHERE $__timeFilter(bucket) AND {WHERE}",
+                f"SELECT on_time_rate AS value, due_reports AS n FROM {FIELD_REPORT_KPIS}",
+                "WHERE district IS NULL",
             ),
+            "incident_on_time_rate",
             (18, 0, 6, 6),
+            name="Đúng hạn",
             unit="percentunit",
             decimals=1,
-            steps=at_least(0.95, 0.85),
+            steps=fixed(BLUE),
         ),
         panel(
             "geomap",
             "Bản đồ phản ánh đang mở",
-            "Open field reports at their reported location; red when past the deadline.",
+            "Phản ánh đang mở tại vị trí được báo; màu đỏ khi đã quá hạn.",
             sql(
                 'SELECT latitude, longitude, title AS "Nội dung",',
-                f'       {label("category", CATEGORIES)} AS "Lĩnh vực",',
-                f'       {label("status", INCIDENT_STATUSES)} AS "Trạng thái",',
+                f'       {label("category", "category")} AS "Lĩnh vực",',
+                f'       {label("status", "incident_status")} AS "Trạng thái",',
                 '       reported_at AS "Tiếp nhận lúc",',
                 '       CASE WHEN overdue THEN 1 ELSE 0 END AS "Quá hạn"',
                 "FROM incident_backlog",
@@ -1154,9 +1510,9 @@ def field_reports() -> dict[str, Any]:
         ),
         barchart(
             "Theo lĩnh vực",
-            "Reports received and resolved in the time range, by category.",
+            "Phản ánh tiếp nhận và đã xử lý trong khoảng thời gian, theo lĩnh vực.",
             sql(
-                f'SELECT {label("category", CATEGORIES)} AS "Lĩnh vực",',
+                f'SELECT {label("category", "category")} AS "Lĩnh vực",',
                 '       sum(received) AS "Tiếp nhận",',
                 '       sum(resolved) AS "Đã xử lý"',
                 "FROM incident_events_1h",
@@ -1170,40 +1526,86 @@ def field_reports() -> dict[str, Any]:
         ),
         bargauge(
             "Tồn đọng theo trạng thái",
-            "Open reports by where they are in their handling, now.",
+            "Phản ánh đang mở theo bước xử lý, tại thời điểm hiện tại.",
             sql(
-                f'SELECT {label("status", INCIDENT_STATUSES)} AS "Trạng thái", '
+                f'SELECT {label("status", "incident_status")} AS "Trạng thái", '
                 'count(*) AS "Phản ánh"',
                 "FROM incident_backlog",
                 f"WHERE {WHERE}",
                 "GROUP BY status",
-                f"ORDER BY {order('status', INCIDENT_STATUSES)}",
+                f"ORDER BY {order('status', 'incident_status')}",
             ),
             (14, 15, 10, 9),
             steps=fixed(PURPLE),
         ),
+        stat(
+            "Tổng đài 1022",
+            "Phản ánh tiếp nhận qua tổng đài 1022 trong khoảng thời gian, và tỷ lệ trên tổng số "
+            "phản ánh.",
+            sql(
+                'SELECT hotline_reports AS "Cuộc gọi tiếp nhận",',
+                '       hotline_reports::float8 / nullif(reports, 0) AS "Tỷ lệ qua 1022"',
+                f"FROM {FIELD_REPORT_KPIS}",
+                "WHERE district IS NULL",
+            ),
+            (0, 24, 6, 8),
+            text_mode="value_and_name",
+            value_size=36,
+            steps=fixed(BLUE),
+            overrides=[override("Tỷ lệ qua 1022", unit="percentunit", decimals=1)],
+        ),
+        table(
+            "Tổng đài 1022 theo lĩnh vực",
+            "Phản ánh qua tổng đài 1022 trong khoảng thời gian theo lĩnh vực: tiếp nhận, đã xử "
+            "lý, xử lý đúng hạn trên số đã xử lý, mức độ hài lòng trung bình (1-5).",
+            sql(
+                f'SELECT {label("category", "category")} AS "Lĩnh vực",',
+                '       sum(received) AS "Tiếp nhận",',
+                '       sum(resolved) AS "Đã xử lý",',
+                "       sum(resolved_on_time)::float8",
+                '           / nullif(sum(resolved_on_time + resolved_late), 0) AS "Đúng hạn",',
+                "       sum(satisfaction_sum)::float8 / nullif(sum(satisfaction_count), 0)",
+                '           AS "Hài lòng"',
+                "FROM incident_events_1h",
+                f"WHERE $__timeFilter(bucket) AND channel = 'hotline_1022' AND {WHERE}",
+                "GROUP BY category",
+                "ORDER BY sum(received) DESC",
+            ),
+            (6, 24, 10, 8),
+            overrides=[
+                colored_cells("Đúng hạn", at_least(0.95, 0.85), "percentunit"),
+                colored_cells("Hài lòng", at_least(4.0, 3.0)),
+                override("Hài lòng", decimals=1),
+            ],
+        ),
+        piechart(
+            "Kênh tiếp nhận",
+            "Phản ánh tiếp nhận trong khoảng thời gian theo kênh: ứng dụng di động, cổng thông "
+            "tin, tổng đài 1022.",
+            sql(
+                f'SELECT {label("channel", "report_channel")} AS "Kênh", '
+                'sum(received) AS "Phản ánh"',
+                "FROM incident_events_1h",
+                f"WHERE $__timeFilter(bucket) AND {WHERE}",
+                "GROUP BY channel",
+                f"ORDER BY {order('channel', 'report_channel')}",
+            ),
+            (16, 24, 8, 8),
+        ),
         table(
             "Theo địa bàn",
-            "Per district-level unit: received and resolved in the time range, on-time share, "
-            "mean citizen satisfaction (1-5), and open and overdue reports now.",
+            "Theo từng đơn vị cấp huyện: phản ánh tiếp nhận trong khoảng thời gian, tỷ lệ xử lý "
+            "đúng hạn (cùng định nghĩa với chỉ tiêu 'Xử lý đúng hạn'), mức độ hài lòng trung "
+            "bình (1-5), phản ánh đang mở và quá hạn hiện tại.",
             sql(
                 'SELECT d.name_vi AS "Địa bàn",',
-                '       coalesce(f.received, 0) AS "Tiếp nhận",',
-                '       coalesce(f.resolved, 0) AS "Đã xử lý",',
-                '       f.on_time AS "Đúng hạn",',
+                '       coalesce(f.reports, 0) AS "Tiếp nhận",',
+                '       f.on_time_rate AS "Đúng hạn",',
                 '       f.satisfaction AS "Hài lòng",',
                 '       coalesce(b.open, 0) AS "Đang mở",',
                 '       coalesce(b.overdue, 0) AS "Quá hạn"',
                 "FROM districts AS d",
-                "LEFT JOIN (",
-                "    SELECT district, sum(received) AS received, sum(resolved) AS resolved,",
-                "           sum(resolved_on_time)::float8",
-                "               / nullif(sum(resolved_on_time + resolved_late), 0) AS on_time,",
-                "           sum(satisfaction_sum)::float8 / nullif(sum(satisfaction_count), 0)",
-                "               AS satisfaction",
-                "    FROM incident_events_1h",
-                f"    WHERE $__timeFilter(bucket) AND {WHERE} GROUP BY district",
-                ") AS f ON f.district = d.code",
+                f"LEFT JOIN {FIELD_REPORT_KPIS} AS f ON f.district = d.code",
                 "LEFT JOIN (",
                 "    SELECT district, count(*) AS open, count(*) FILTER (WHERE overdue) AS overdue",
                 f"    FROM incident_backlog WHERE {WHERE} GROUP BY district",
@@ -1211,17 +1613,17 @@ def field_reports() -> dict[str, Any]:
                 f"WHERE d.province = {PROVINCE} AND d.code IN ({DISTRICTS})",
                 "ORDER BY d.population DESC",
             ),
-            (0, 24, 12, 10),
+            (0, 32, 12, 10),
             overrides=[
                 colored_cells("Đúng hạn", at_least(0.95, 0.85), "percentunit"),
                 colored_cells("Hài lòng", at_least(4.0, 3.0)),
                 override("Hài lòng", decimals=1),
-                colored_cells("Quá hạn", thresholds((None, GREEN), (1, ORANGE), (5, RED))),
+                colored_cells("Quá hạn", thresholds((None, GREEN), (3, ORANGE), (8, RED))),
             ],
         ),
         timeseries(
             "Xu hướng 30 ngày",
-            "Reports received and resolved per local calendar day over the last 30 days.",
+            "Phản ánh tiếp nhận và đã xử lý theo từng ngày trong 30 ngày gần nhất.",
             sql(
                 f"SELECT {LOCAL_DAY} AS time,",
                 '       sum(received) AS "Tiếp nhận",',
@@ -1232,7 +1634,7 @@ def field_reports() -> dict[str, Any]:
                 "GROUP BY 1",
                 "ORDER BY 1",
             ),
-            (12, 24, 12, 10),
+            (12, 32, 12, 10),
             fmt="time_series",
             time_from="30d",
             interval="1d",
@@ -1244,14 +1646,14 @@ def field_reports() -> dict[str, Any]:
         ),
         table(
             "Phản ánh mở lâu nhất",
-            "The 20 oldest open reports, with their handling unit and deadline.",
+            "20 phản ánh đang mở lâu nhất, kèm đơn vị xử lý và hạn xử lý.",
             sql(
                 'SELECT b.reported_at AS "Tiếp nhận lúc",',
                 '       b.report_id AS "Mã",',
                 '       b.title AS "Nội dung",',
-                f'       {label("b.category", CATEGORIES)} AS "Lĩnh vực",',
+                f'       {label("b.category", "category")} AS "Lĩnh vực",',
                 '       d.name_vi AS "Địa bàn",',
-                f'       {label("b.status", INCIDENT_STATUSES)} AS "Trạng thái",',
+                f'       {label("b.status", "incident_status")} AS "Trạng thái",',
                 '       b.handling_unit AS "Đơn vị xử lý",',
                 '       b.due_at AS "Hạn xử lý",',
                 '       extract(epoch FROM b.age) / 3600 AS "Số giờ"',
@@ -1261,7 +1663,7 @@ def field_reports() -> dict[str, Any]:
                 "ORDER BY b.reported_at",
                 "LIMIT 20",
             ),
-            (0, 34, 24, 11),
+            (0, 42, 24, 11),
             overrides=[
                 override("Tiếp nhận lúc", unit="dateTimeAsLocal", width=170),
                 override("Hạn xử lý", unit="dateTimeAsLocal", width=170),
@@ -1274,8 +1676,9 @@ def field_reports() -> dict[str, Any]:
     return dashboard(
         "ioc-field-reports",
         "IOC - Phản ánh hiện trường",
-        "Citizens' field reports (phản ánh hiện trường): intake by category and district, the "
-        "open backlog by status, on-time handling, a map of open reports and the oldest ones.",
+        "Phản ánh hiện trường của người dân: tiếp nhận theo lĩnh vực, kênh và địa bàn, tổng đài "
+        "1022, tồn đọng theo bước xử lý, xử lý đúng hạn, bản đồ phản ánh đang mở và các phản "
+        "ánh mở lâu nhất.",
         panels,
         time_from="now-7d",
         annotations=[alert_annotation("firing", "Cảnh báo", RED)],

@@ -20,6 +20,8 @@ from pathlib import Path
 import asyncpg
 
 from ioc.geo import PROVINCES
+from ioc.names import display_name_rows
+from ioc.targets import target_rows
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +169,8 @@ async def set_role_passwords(conn: asyncpg.Connection) -> list[str]:
 
 
 async def load_reference_data(conn: asyncpg.Connection) -> None:
-    """Upsert provinces and districts from ``ioc.geo`` (the names dashboards show)."""
+    """Upsert provinces and districts from ``ioc.geo``, display names from ``ioc.names`` and
+    each province's targets from ``ioc.targets`` (what dashboards show and judge by)."""
     async with conn.transaction():
         await conn.executemany(
             """INSERT INTO provinces (code, name, name_vi, population, latitude, longitude)
@@ -193,3 +196,14 @@ async def load_reference_data(conn: asyncpg.Connection) -> None:
                 for d in p.districts
             ],
         )
+        tables = {
+            "display_names": (("kind", "code", "name_vi", "name_en", "position"),
+                              display_name_rows()),
+            "province_targets": (("province", "kpi", "target", "published", "source"),
+                                 target_rows()),
+        }
+        for table, (columns, rows) in tables.items():
+            if await conn.fetchval("SELECT to_regclass($1) IS NULL", table):
+                continue  # a migration set before 0008 (IOC_MIGRATIONS_DIR)
+            await conn.execute(f"DELETE FROM {table}")
+            await conn.copy_records_to_table(table, records=rows, columns=columns)

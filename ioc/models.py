@@ -27,6 +27,8 @@ Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,47}$")]
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")]
 Text = Annotated[str, Field(min_length=1, max_length=500)]
 VND = Annotated[int, Field(ge=0, le=1_000_000_000_000)]
+Token = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,47}$")]
+"""A lower-case code word such as the enums' values (``civil_status``)."""
 
 _FIRST_STORABLE = datetime.min.replace(tzinfo=UTC)
 _LAST_STORABLE = datetime.max.replace(tzinfo=UTC)
@@ -121,11 +123,22 @@ class PaymentStatus(StrEnum):
 
 
 class IncidentCategory(StrEnum):
+    """What a field report is about: the categories of the provinces' apps and 1022 hotlines."""
+
     TRAFFIC = "traffic"
-    ENVIRONMENT = "environment"
+    PUBLIC_TRANSPORT = "public_transport"
     URBAN_ORDER = "urban_order"
+    ENVIRONMENT = "environment"  # tài nguyên và môi trường
+    WATER_SUPPLY = "water_supply"  # cấp, thoát nước
     FLOODING = "flooding"
-    INFRASTRUCTURE = "infrastructure"
+    INFRASTRUCTURE = "infrastructure"  # roads, bridges, sidewalks
+    PUBLIC_LIGHTING = "public_lighting"
+    TREES = "trees"
+    ELECTRICITY = "electricity"
+    TELECOM = "telecom"
+    LAND = "land"
+    HEALTH = "health"
+    ADMINISTRATIVE_PROCEDURE = "administrative_procedure"
     SECURITY = "security"
 
 
@@ -146,6 +159,9 @@ class IncidentStatus(StrEnum):
 
 FINAL_DOSSIER_STATUSES = frozenset({DossierStatus.RESOLVED, DossierStatus.REJECTED})
 FINAL_INCIDENT_STATUSES = frozenset({IncidentStatus.RESOLVED, IncidentStatus.REJECTED})
+FINAL_PAYMENT_STATUSES = frozenset(
+    {PaymentStatus.SUCCESS, PaymentStatus.FAILED, PaymentStatus.REFUNDED}
+)
 
 
 class Event(BaseModel):
@@ -232,6 +248,22 @@ class DossierEvent(Event):
     due_at: DueDate
     fee_vnd: VND = 0
     fee_paid_online: bool | None = None
+    # The fields below came with schema 1's second revision: optional, null when the
+    # emitting system does not know (older payloads stay valid).
+    sector: Token | None = None
+    """The procedure's sector (lĩnh vực), e.g. ``land``, ``construction``, ``civil_status``."""
+    files_digitised: bool | None = None
+    """The dossier's documents are held electronically: submitted online, or scanned at the
+    one-stop desk when received (received and handled electronically)."""
+    data_reused: bool | None = None
+    """Filled in from data already digitised (earlier results, the national databases)."""
+    status_published: bool | None = None
+    """Its status is published to the national public-service portal, where the applicant
+    can look it up."""
+    result_digitised: bool | None = None
+    """On a ``resolved`` event: the result was issued electronically (kết quả điện tử)."""
+    satisfaction: Annotated[int, Field(ge=1, le=5)] | None = None
+    """On a ``resolved`` or ``rejected`` event: the applicant's rating of the handling, 1-5."""
 
     @model_validator(mode="after")
     def _check_times(self) -> DossierEvent:
@@ -241,11 +273,21 @@ class DossierEvent(Event):
             raise ValueError("occurred_at must not be before submitted_at")
         if self.fee_vnd == 0 and self.fee_paid_online is not None:
             raise ValueError("fee_paid_online must be null when fee_vnd is 0")
+        if self.satisfaction is not None and self.status not in FINAL_DOSSIER_STATUSES:
+            raise ValueError("satisfaction is given only on a resolved or rejected event")
+        if self.result_digitised is not None and self.status is not DossierStatus.RESOLVED:
+            raise ValueError("result_digitised is given only on a resolved event")
         return self
 
 
 class PaymentEvent(Event):
-    """One payment transaction (a fee, a bill) and its outcome."""
+    """A payment transaction (a fee, a bill) and its outcome.
+
+    A transaction has one event, or two when it is first ``pending`` (a transfer the bank has
+    not confirmed yet): the second, with the same ``transaction_id``, settles it as
+    ``success`` or ``failed``. A refund is a transaction of its own, ``refunded``, whose
+    ``refund_of`` is the refunded transaction's id.
+    """
 
     feed: ClassVar[Feed] = Feed.PAYMENT
     table: ClassVar[str] = "payment_events"
@@ -258,9 +300,15 @@ class PaymentEvent(Event):
     gateway: Slug
     amount_vnd: Annotated[int, Field(gt=0, le=1_000_000_000_000)]
     status: PaymentStatus
-    latency_ms: Annotated[int, Field(ge=0, le=600_000)]
+    latency_ms: Annotated[int, Field(ge=0, le=600_000)] | None = None
+    """How long the gateway took to answer; null when nothing was waited for (cash, or a
+    settlement notified later)."""
     error_code: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     dossier_id: Code | None = None
+    refund_of: Code | None = None
+    """For a ``refunded`` transaction: the ``transaction_id`` of the payment it refunds."""
+    initiated_at: AwareDatetime | None = None
+    """When the transaction began, if before ``occurred_at`` (a settled pending one)."""
 
     @model_validator(mode="after")
     def _check_outcome(self) -> PaymentEvent:
@@ -268,6 +316,12 @@ class PaymentEvent(Event):
             raise ValueError("error_code is required when status is failed")
         if self.method is PaymentMethod.CASH and self.channel is PaymentChannel.ONLINE:
             raise ValueError("method cash is only possible at the counter")
+        if self.refund_of is not None and self.status is not PaymentStatus.REFUNDED:
+            raise ValueError("refund_of is given only on a refunded transaction")
+        if self.refund_of is not None and self.refund_of == self.transaction_id:
+            raise ValueError("refund_of must name another transaction")
+        if self.initiated_at is not None and self.initiated_at > self.occurred_at:
+            raise ValueError("initiated_at must not be after occurred_at")
         return self
 
 

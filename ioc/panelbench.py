@@ -64,10 +64,13 @@ class PanelQuery:
     """The panel's relative time override (``30d``), if any."""
     default_range: str = "now-24h"
     """The dashboard's default time range (``time.from``)."""
+    ref_id: str = "A"
+    """The target's refId (a stat's refId B is the query its colour is configured from)."""
 
     @property
     def name(self) -> str:
-        return f"{self.dashboard} / {self.title}"
+        suffix = "" if self.ref_id == "A" else f" [{self.ref_id}]"
+        return f"{self.dashboard} / {self.title}{suffix}"
 
 
 def load_dashboards(directory: Path = DASHBOARDS_DIR) -> list[dict[str, Any]]:
@@ -107,6 +110,7 @@ def panel_queries(dashboards: Iterable[Mapping[str, Any]]) -> list[PanelQuery]:
                             panel.get("interval"),
                             panel.get("timeFrom"),
                             default,
+                            target.get("refId", "A"),
                         )
                     )
     return out

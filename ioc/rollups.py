@@ -1,9 +1,11 @@
 """The dashboards' rollups on plain PostgreSQL, kept current like continuous aggregates.
 
-``ROLLUPS`` defines every rollup of ``db/migrations/0005_dashboards.sql``: its event table,
-bucket width, grouping columns and aggregate expressions. On TimescaleDB the same names are
-continuous aggregates (``0005_dashboards.timescale.sql``, the same expressions, checked by
-tests/test_dashboards.py) and TimescaleDB refreshes them itself; here ``refresh`` does it:
+``ROLLUPS`` defines every rollup of the migrations (``db/migrations/0005_dashboards.sql``,
+and ``0008_province_realism.sql`` which redefines the payment rollups and adds
+``dossier_sectors_1h``): its event table, bucket width, grouping columns and aggregate
+expressions. On TimescaleDB the same names are continuous aggregates (the ``.timescale.sql``
+files, the same expressions, checked by tests/test_dashboards.py against the latest migration
+that defines each) and TimescaleDB refreshes them itself; here ``refresh`` does it:
 
 1. A watermark per event table says up to which ``ingested_at`` every row is in the rollups.
    The new watermark is the start of the oldest transaction still writing in this database
@@ -79,6 +81,11 @@ DOSSIER_OUTCOMES = (
 SUCCEEDED = ("succeeded", _count("status = 'success'"))
 FAILED = ("failed", _count("status = 'failed'"))
 AMOUNT = ("amount_vnd", "sum(CASE WHEN status = 'success' THEN amount_vnd ELSE 0 END)")
+SETTLED = ("payments", _count("status IN ('success', 'failed')"))
+"""Payment transactions, each counted once, by its outcome event: a pending transaction is
+counted when it settles (its ``pending`` event is a flow of its own), a refund is not a
+payment."""
+REFUNDED = ("refunded", _count("status = 'refunded'"))
 
 
 @dataclass(frozen=True)
@@ -196,16 +203,25 @@ ROLLUPS: tuple[Rollup, ...] = (
         DOSSIER_OUTCOMES,
     ),
     Rollup(
+        "dossier_sectors_1h",
+        "dossier_events",
+        "1 hour",
+        ("district", "sector", "agency_level"),
+        DOSSIER_OUTCOMES,
+    ),
+    Rollup(
         "payment_sectors_1h",
         "payment_events",
         "1 hour",
         ("district", "sector", "channel"),
         (
-            ("payments", "count(*)"),
+            SETTLED,
             SUCCEEDED,
             FAILED,
             ("cashless", _count("status = 'success' AND method <> 'cash'")),
             AMOUNT,
+            REFUNDED,
+            ("refunded_vnd", "sum(CASE WHEN status = 'refunded' THEN amount_vnd ELSE 0 END)"),
         ),
     ),
     Rollup(
@@ -213,7 +229,7 @@ ROLLUPS: tuple[Rollup, ...] = (
         "payment_events",
         "1 hour",
         ("district", "method", "channel"),
-        (("payments", "count(*)"), SUCCEEDED, AMOUNT),
+        (SETTLED, SUCCEEDED, FAILED, AMOUNT),
     ),
     Rollup(
         "payment_gateways_1h",
@@ -221,12 +237,14 @@ ROLLUPS: tuple[Rollup, ...] = (
         "1 hour",
         ("district", "gateway"),
         (
-            ("payments", "count(*)"),
+            SETTLED,
             SUCCEEDED,
             FAILED,
             ("pending", _count("status = 'pending'")),
-            ("refunded", _count("status = 'refunded'")),
+            REFUNDED,
+            # latency is null for cash and for a settlement notified later: not waited for
             ("latency_ms_sum", "sum(latency_ms)"),
+            ("latency_ms_count", "count(latency_ms)"),
             ("latency_ms_max", "max(latency_ms)"),
             ("slow", _count("latency_ms > 3000")),
         ),
@@ -235,7 +253,7 @@ ROLLUPS: tuple[Rollup, ...] = (
         "payment_failures_1h",
         "payment_events",
         "1 hour",
-        ("district", "gateway", "error_code"),
+        ("district", "gateway", "method", "error_code"),
         (("failures", "count(*)"),),
         where="status = 'failed'",
     ),

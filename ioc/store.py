@@ -3,12 +3,12 @@
 ``Store.write`` COPYs each feed's events into a session-local temporary table, claims their
 ids in ``event_ids`` (keyed by ``event_id`` alone, on both backends: the event tables' keys
 must include ``occurred_at`` on TimescaleDB), inserts the newly claimed ones into the event
-tables, folds them into the current-state tables (latest by ``occurred_at``, ties broken by
-lifecycle order, never by arrival), and stores the batch's dead letters, all in one
-transaction. An event whose id is already claimed is a duplicate when it is the same event
-(same digest of its values) and a dead letter (``conflicting_duplicate``, naming both
-``occurred_at`` values) when it is not. Only after ``write`` returns may the messages be
-acknowledged to the broker.
+tables, folds them into the current-state tables ``dossiers``, ``incidents`` and ``payments``
+(latest by ``occurred_at``, ties broken by lifecycle order, never by arrival), and stores the
+batch's dead letters, all in one transaction. An event whose id is already claimed is a
+duplicate when it is the same event (same digest of its values) and a dead letter
+(``conflicting_duplicate``, naming both ``occurred_at`` values) when it is not. Only after
+``write`` returns may the messages be acknowledged to the broker.
 
 Errors are classified at this boundary (as Telegraf's postgresql output does):
 
@@ -37,9 +37,11 @@ from ioc.models import (
     EVENT_TYPES,
     FINAL_DOSSIER_STATUSES,
     FINAL_INCIDENT_STATUSES,
+    FINAL_PAYMENT_STATUSES,
     DossierEvent,
     Event,
     IncidentEvent,
+    PaymentEvent,
 )
 from ioc.topics import feed_topic
 
@@ -107,6 +109,13 @@ STATE_TABLES: dict[type[Event], StateTable] = {
         "report_id",
         "incident_status_rank",
         frozenset(s.value for s in FINAL_INCIDENT_STATUSES),
+    ),
+    # a transaction is one or two events (pending, then settled): one row, its final state
+    PaymentEvent: StateTable(
+        "payments",
+        "transaction_id",
+        "payment_status_rank",
+        frozenset(s.value for s in FINAL_PAYMENT_STATUSES),
     ),
 }
 

@@ -366,7 +366,7 @@ def bench(provinces: tuple[str, ...], seed: int, scale: float, days: float) -> N
 @click.argument("name", type=click.Choice(SCENARIOS))
 @click.option("--province", type=click.Choice(sorted(PROFILES)),
               help="Only this province (default: every province the simulator runs).")
-@click.option("--target", help="Gateway slug, district code or feed name (see below).")
+@click.option("--target", help="Gateway slug, agency code, district code or feed name (see below).")
 @click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=15.0,
               show_default=True, help="How long, in simulated minutes.")
 @broker_options
@@ -377,10 +377,12 @@ def scenario(
     """Switch scenario NAME on in the running `ioc-sim run` processes.
 
     \b
-    gateway-outage  payments through gateway TARGET fail (default: the busiest one)
-    portal-down     no dossier submissions; they resume when it is over
-    flood           a surge of flooding reports from district TARGET
-    feed-silent     feed TARGET (dossier, payment, incident; default: all) goes quiet
+    gateway-outage    payments through gateway TARGET fail (default: the busiest one)
+    gateway-degraded  payments through gateway TARGET fail more and more (0 to 60% extra)
+    agency-degraded   agency TARGET (BD.STNMT, or STNMT) handles less and less, falls behind
+    portal-down       no dossier submissions; they resume when it is over
+    flood             a surge of flooding reports from district TARGET
+    feed-silent       feed TARGET (dossier, payment, incident; default: all) goes quiet
     """
     command = ScenarioCommand(scenario=name, province=province, target=target,  # type: ignore[arg-type]
                               minutes=minutes)

@@ -28,7 +28,9 @@ log = logging.getLogger(__name__)
 
 CONTROL_TOPIC = topics.CONTROL_TOPIC
 
-ScenarioName = Literal["gateway-outage", "portal-down", "flood", "feed-silent"]
+ScenarioName = Literal[
+    "gateway-outage", "gateway-degraded", "agency-degraded", "portal-down", "flood", "feed-silent"
+]
 
 
 class ScenarioCommand(BaseModel):
@@ -40,7 +42,7 @@ class ScenarioCommand(BaseModel):
     province: str | None = None
     """None: every simulated province."""
     target: str | None = None
-    """Gateway slug, district code or feed name, depending on the scenario."""
+    """Gateway slug, agency code, district code or feed name, depending on the scenario."""
     minutes: float = Field(default=15.0, gt=0, le=7 * 24 * 60)
 
     def apply(self, sim: Simulation, now: datetime) -> list[Scenario]:

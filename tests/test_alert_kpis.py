@@ -20,6 +20,7 @@ from ioc.models import (
 )
 from tests.factories import BASE_TIME, dossier, incident, payment
 from tests.test_alert_engine import store
+from tests.test_service_index import LEVEL_SCORES, PROVINCE_SCORES, T1, index_events
 
 pytestmark = pytest.mark.db
 
@@ -243,6 +244,30 @@ async def test_feed_events_tells_silent_from_quiet(database, db):
     assert list(only) == [("binh-duong", "dossier")]
 
 
+async def test_service_index_is_the_dashboards_index_per_province_or_level(database, db):
+    await store(database, index_events())
+    now = T1  # the index over the 7 days before
+    query = KPIS["service_index"].model_validate({"kpi": "service_index", "min_dossiers": 1})
+    [province] = await fetch_samples(db, query, ("province",), now)
+    assert province.labels == {"province": "ba-ria-vung-tau"}
+    assert province.value == pytest.approx(sum(PROVINCE_SCORES.values()))
+    assert province.context["progress"] == pytest.approx(PROVINCE_SCORES["progress"])
+    levels = {
+        s.labels["agency_level"]: s
+        for s in await fetch_samples(db, query, ("province", "agency_level"), now)
+    }
+    assert set(levels) == {"province", "commune"}
+    assert levels["province"].value == pytest.approx(sum(LEVEL_SCORES.values()))
+    digitisation = KPIS["service_index"].model_validate(
+        {"kpi": "service_index", "criterion": "digitisation", "min_dossiers": 1}
+    )
+    [only] = await fetch_samples(db, digitisation, ("province",), now)
+    assert only.value == pytest.approx(PROVINCE_SCORES["digitisation"])
+    scarce = KPIS["service_index"].model_validate({"kpi": "service_index", "min_dossiers": 5})
+    [none] = await fetch_samples(db, scarce, ("province",), now)
+    assert none.value is None  # 4 dossiers: too few to judge
+
+
 def test_every_registered_kpi_is_tested_here():
     assert set(KPIS) == {
         "payment_success_rate",
@@ -251,6 +276,7 @@ def test_every_registered_kpi_is_tested_here():
         "late_or_about_to_be_late_share",
         "flooding_reports_rate_ratio",
         "feed_events",
+        "service_index",
     }
 
 

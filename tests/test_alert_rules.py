@@ -65,7 +65,11 @@ def test_the_shipped_rules_load_and_cover_the_required_alerts():
         "feed-silent",
         "feed-silent-dossier",
         "feed-silent-incident",
+        "service-index-low",
     }
+    index = rules["service-index-low"]
+    assert (index.kpi, index.query.unit.value, index.group_by) == (
+        "service_index", "points", ("province",))
     pay = rules["payment-success-rate-low"]
     assert (pay.kpi, pay.group_by) == ("payment_success_rate", ("province", "gateway"))
     assert (pay.condition.op, pay.condition.threshold) == (Comparison.LT, 0.85)
@@ -184,7 +188,7 @@ def test_check_rules_prints_the_rules_or_fails_with_every_problem(tmp_path):
     runner = CliRunner()
     result = runner.invoke(main, ["alert", "check-rules", str(DEFAULT_RULES_FILE)])
     assert result.exit_code == 0, result.output
-    assert "8 rule(s) OK" in result.output and "portal-down  [critical]" in result.output
+    assert "9 rule(s) OK" in result.output and "portal-down  [critical]" in result.output
     bad = write(tmp_path, ("rules:" + GOOD_RULE).replace("for: 5m", "fro: 5m"))
     result = runner.invoke(main, ["alert", "check-rules", str(bad)])
     assert result.exit_code == 1

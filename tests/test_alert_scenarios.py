@@ -140,3 +140,22 @@ async def test_a_flood_fires_for_its_district_and_resolves_after_it(database):
     ]
     fired, resolved = found[0][0], found[1][0]
     assert "11:05" <= fired <= "11:20" and "11:50" <= resolved <= "12:20"
+
+
+async def test_a_degrading_gateway_fires_once_bad_enough_and_resolves_after(database):
+    found = await transitions(
+        database,
+        province="binh-duong",
+        start=at(8),
+        end=at(12),
+        scenario={"scenario": "gateway-degraded", "start": at(9), "end": at(11)},
+        rules=["payment-success-rate-low"],
+        evaluate_from=at(8, 30),
+    )
+    assert [(rule, label, state) for _, rule, label, state in found] == [
+        ("payment-success-rate-low", "vnpay", "firing"),
+        ("payment-success-rate-low", "vnpay", "resolved"),
+    ]
+    fired, resolved = found[0][0], found[1][0]
+    # 0% extra failures at 09:00, 60% at 11:00: under 85% success some 20-40 minutes in
+    assert "09:20" <= fired <= "10:00" and "11:00" <= resolved <= "11:30", found

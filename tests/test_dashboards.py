@@ -6,9 +6,11 @@ Grafana 11.5.2 of docker-compose.yml). Its ``Dashboard.from_json`` is lenient (i
 it does not know), so the test is stricter than loading: everything in our JSON must survive
 a round trip through the model (an unknown or misspelt key would vanish), and every value
 must have the type the model's annotations give (an enum value must be one of the enum's).
-The one exemption: an annotation's ``target``, which the 11.5 model still types as the
+The exemptions: an annotation's ``target``, which the 11.5 model still types as the
 built-in Grafana datasource's ("TODO: this should be a regular DataQuery" in the model);
-ours is a SQL query, checked on its own.
+ours is a SQL query, checked on its own. And a panel's ``transformations``, which the model's
+``Panel.from_json`` leaves as plain dicts: each is parsed with ``DataTransformerConfig`` and
+type-checked as that.
 
 Also here, without a database: the rollups of ioc/rollups.py, the tables of
 0005_dashboards.sql and the continuous aggregates of 0005_dashboards.timescale.sql agree.
@@ -166,6 +168,11 @@ def test_every_dashboard_is_valid_for_grafanas_dashboard_model(path: Path):
     model = sdk_dashboard.Dashboard.from_json(data)
     back = json.loads(json.dumps(model, cls=cog_encoder.JSONEncoder))
     assert _lost_keys(data, back, "") == []
+    for panel in model.panels or []:  # see the module docstring
+        if getattr(panel, "transformations", None):
+            panel.transformations = [
+                sdk_dashboard.DataTransformerConfig.from_json(t) for t in panel.transformations
+            ]
     assert _type_errors(model, sdk_dashboard.Dashboard, "dashboard") == []
     for annotation in data["annotations"]["list"]:
         target = annotation["target"]
@@ -269,7 +276,10 @@ def test_stat_panels_are_big_and_coloured_by_thresholds():
 
 
 def test_panels_read_rollups_and_views_never_the_raw_event_tables():
-    raw = re.compile(r"\b(dossier_events|payment_events|incident_events|dossiers|incidents)\b")
+    raw = re.compile(
+        r"\b(?:FROM|JOIN)\s+(dossier_events|payment_events|incident_events|dossiers|incidents"
+        r"|payments)\b"
+    )
     for query in panel_queries(dashboards()):
         assert not raw.search(query.sql), f"{query.name} reads a raw table"
 
@@ -312,18 +322,35 @@ def _create_table_columns(sql: str, name: str) -> list[str]:
     return columns
 
 
+def _migrations(*, timescale: bool) -> list[tuple[str, str]]:
+    """(file name, text) of the plain or the TimescaleDB migrations, in order."""
+    files = sorted(
+        p for p in MIGRATIONS.glob("*.sql") if p.name.endswith(".timescale.sql") == timescale
+    )
+    return [(p.name, p.read_text(encoding="utf-8")) for p in files]
+
+
+def _latest(texts: list[tuple[str, str]], needle: str) -> tuple[str, str]:
+    """The last migration whose text contains ``needle`` (it defines the object now)."""
+    found = [(name, text) for name, text in texts if needle in text]
+    assert found, needle
+    return found[-1]
+
+
 def test_the_rollup_tables_and_the_continuous_aggregates_match_ioc_rollups():
-    plain = (MIGRATIONS / "0005_dashboards.sql").read_text(encoding="utf-8")
-    timescale = _normalise((MIGRATIONS / "0005_dashboards.timescale.sql").read_text("utf-8"))
+    plains = _migrations(timescale=False)
+    timescales = [(n, _normalise(t)) for n, t in _migrations(timescale=True)]
     for rollup in ROLLUPS:
+        _, plain = _latest(plains, f"CREATE TABLE {rollup.name} (")
         assert _create_table_columns(plain, rollup.name) == list(rollup.columns), rollup.name
+        where_defined, timescale = _latest(timescales, f"CREATE MATERIALIZED VIEW {rollup.name} ")
         match = re.search(
             rf"CREATE MATERIALIZED VIEW {rollup.name} WITH \(timescaledb\.continuous, "
             rf"timescaledb\.materialized_only = false\) AS SELECT (.*?) FROM (\w+) "
             rf"(?:WHERE (.*?) )?GROUP BY (.*?) WITH DATA;",
             timescale,
         )
-        assert match, f"no continuous aggregate {rollup.name}"
+        assert match, f"no continuous aggregate {rollup.name} in {where_defined}"
         select, source, where, group = match.groups()
         expected = [f"time_bucket(INTERVAL '{rollup.width}', occurred_at) AS bucket", "province"]
         expected += list(rollup.dimensions)
@@ -338,24 +365,40 @@ def test_the_rollup_tables_and_the_continuous_aggregates_match_ioc_rollups():
 
 
 def test_grafana_is_granted_exactly_what_the_panels_read():
-    plain = _normalise((MIGRATIONS / "0005_dashboards.sql").read_text(encoding="utf-8"))
-    timescale = _normalise((MIGRATIONS / "0005_dashboards.timescale.sql").read_text("utf-8"))
+    dashboards_migrations = ("0005_dashboards", "0008_province_realism")
+
+    def texts(timescale: bool) -> list[str]:
+        return [
+            _normalise(text)
+            for name, text in _migrations(timescale=timescale)
+            if name.startswith(dashboards_migrations)
+        ]
+
     names = {r.name for r in ROLLUPS}
 
-    def granted(sql: str) -> set[str]:
+    def granted(sqls: list[str]) -> set[str]:
         found: set[str] = set()
-        for objects in re.findall(r"GRANT SELECT ON (.*?) TO ioc_grafana;", sql):
-            found |= {o.strip() for o in objects.split(",")}
+        for sql in sqls:
+            for objects in re.findall(r"GRANT SELECT ON ([^;]*?) TO ioc_grafana;", sql):
+                found |= {o.strip() for o in objects.split(",")}
         return found
 
-    assert granted(plain) == names | {"dossier_backlog", "incident_backlog"}
-    assert granted(timescale) == names
+    views = {"dossier_backlog", "incident_backlog", "payment_pending"}
+    reference = {"display_names", "province_targets", "service_index_criteria"}
+    assert granted(texts(False)) == names | views | reference | {"province_payment_kpis"}
+    assert granted(texts(True)) == names
     read = set()
     for query in panel_queries(dashboards()):
         read |= set(re.findall(r"(?<!epoch )\b(?:FROM|JOIN)\s+(\w+)", query.sql))
-    # the two functions read dossier_events_1h, dossier_agencies_1h and dossier_backlog with
-    # the caller's privileges (SECURITY INVOKER)
-    functions = {"dossier_period_kpis", "dossier_agency_kpis"}
+    # dossier_period_kpis and dossier_agency_kpis read dossier_events_1h, dossier_agencies_1h
+    # and dossier_backlog with the caller's privileges (SECURITY INVOKER); the Decision 766
+    # and field-report functions read the current-state tables with their owner's
+    # (SECURITY DEFINER, EXECUTE granted); vi_name() and province_target() read the reference
+    # tables as the caller
+    functions = {
+        "dossier_period_kpis", "dossier_agency_kpis", "service_index", "service_index_scores",
+        "service_index_rates", "field_report_kpis",
+    }
     others = {"provinces", "districts", "alerts_firing", "alert_events"}
     direct = names - {"dossier_agencies_1h"}
-    assert read == direct | {"dossier_backlog", "incident_backlog"} | functions | others
+    assert read == direct | views | functions | others

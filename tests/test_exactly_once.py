@@ -160,3 +160,19 @@ async def _count(db: asyncpg.Connection, table: str, expected: int) -> bool:
 
 async def _stats(ingester, duplicates: int) -> bool:
     return ingester.stats.duplicates == duplicates
+
+
+async def test_new_columns_keep_old_events_duplicates(database, db):
+    """0008 added columns to the event tables, which changes every digest: it computes those of
+    the events stored before again, so that they stay duplicates when redelivered. Digests
+    spoilt, then computed by 0008's own statement, must be the store's."""
+    await write(database, [payment() for _ in range(20)], [dossier() for _ in range(5)], [])
+    claimed = dict(await db.fetch("SELECT event_id, digest FROM event_ids"))
+    migration = (MIGRATIONS_DIR / "0008_province_realism.sql").read_text()
+    start = migration.index("SET LOCAL timezone")
+    recompute = migration[start:migration.index("$$;", start) + 3]
+    async with db.transaction():
+        await db.execute("UPDATE event_ids SET digest = gen_random_uuid()")
+        await db.execute(recompute)
+        assert dict(await db.fetch("SELECT event_id, digest FROM event_ids")) == claimed
+    assert len(claimed) == 25

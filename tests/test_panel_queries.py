@@ -26,6 +26,7 @@ import asyncpg
 import pytest
 
 from ioc import rollups
+from ioc.calendar import is_working_day
 from ioc.db import migrate
 from ioc.models import VN_TZ, AgencyLevel, DossierChannel, DossierStatus, PaymentStatus
 from ioc.panelbench import (
@@ -55,10 +56,12 @@ TEXT = {"text", "varchar", "name"}
 
 
 def normal_afternoon(now: datetime) -> datetime:
-    """The latest Tuesday-to-Friday 15:00 (Vietnam) before ``now``: the day before it is a
-    working day, so every flow of the last 24 hours has data."""
+    """The latest working day's 15:00 (Vietnam) before ``now`` whose day before is a working
+    day too (no weekend, no holiday), so every flow of the last 24 hours has data."""
     local = now.astimezone(VN_TZ).replace(hour=15, minute=0, second=0, microsecond=0)
-    while local > now or local.isoweekday() not in (2, 3, 4, 5):
+    while local > now or not (
+        is_working_day(local.date()) and is_working_day(local.date() - timedelta(days=1))
+    ):
         local -= timedelta(days=1)
     return local.astimezone(UTC)
 
@@ -210,6 +213,9 @@ def check_shape(query: PanelQuery, columns: list[tuple[str, str]]) -> None:
         assert values, f"{query.name}: no numeric value column"
         if "metric" in types:
             assert types["metric"] in TEXT
+    elif query.kind == "stat" and query.ref_id != "A":
+        # the query a stat's colour comes from ("Config from query results"): a colour name
+        assert columns == [("color", "text")], f"{query.name}: {columns}"
     elif query.kind == "stat":
         assert columns and all(t in NUMERIC for _, t in columns), f"{query.name}: {columns}"
     elif query.kind in ("bargauge", "piechart", "barchart"):
@@ -560,3 +566,18 @@ def test_the_interval_follows_the_range_and_the_panels_minimum():
         "1d",
         "500ms",
     ]
+
+
+async def test_every_banded_stat_is_green_on_a_normal_afternoon(panels_db):
+    """The stat colours judge each province by its own targets with bands wider than the
+    sampling noise: on a normal simulated afternoon every one is green (the flows over a whole
+    week: tests/test_calibration.py)."""
+    banded = [q for q in QUERIES if q.kind == "stat" and q.ref_id == "B"]
+    assert len(banded) >= 12
+    colours = {}
+    for query in banded:
+        for province in PROVINCES:
+            variables = {"province": province, "district": panels_db["districts"][province]}
+            _, rows = await _run(panels_db["dsn"], expand(query, variables, now=NOW).sql)
+            colours[(query.name, province)] = rows[0]["color"]
+    assert {key: c for key, c in colours.items() if c != "green"} == {}

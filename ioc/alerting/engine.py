@@ -42,7 +42,7 @@ from ioc.alerting.notify.pipeline import Dispatcher
 from ioc.alerting.rules import Rule
 from ioc.alerting.state import AlertEvent, AlertStore
 from ioc.alerting.subscribers import Subscriber
-from ioc.alerting.templates import Number, place_names, render
+from ioc.alerting.templates import Number, label_names, place_names, render
 from ioc.ingester import Backoff
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,7 @@ def describe(
             **context,
             **group,
             **place_names(group, language),
+            **label_names(group, language),
             "value": Number(status.last_value, unit, language),
             "threshold": Number(rule.condition.threshold, unit, language),
             "clear_threshold": Number(

@@ -21,6 +21,7 @@ that the annotations may show ({attempts}, {reports}, {agency_name}, ...).
     late_or_about_to_be_late_share  share of an agency's dossiers late or due within a horizon
     flooding_reports_rate_ratio     report rate in the window / its usual rate (baseline)
     feed_events                     events per feed in the window (NULL when too quiet to tell)
+    service_index                   Decision 766's index (0-100 points) or one of its criteria
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class Unit(StrEnum):
     RATIO = "ratio"  # 0..1, shown as a percentage
     COUNT = "count"
     FACTOR = "factor"  # "3.2x"
+    POINTS = "points"  # "82.3 điểm"
 
 
 @dataclass(frozen=True, slots=True)
@@ -457,6 +459,49 @@ class FeedEvents(KpiQuery):
         ]
 
 
+IndexCriterion = Literal["total", "publicity", "progress", "digitisation", "online", "satisfaction"]
+
+
+class ServiceIndex(KpiQuery):
+    """Decision 766/QĐ-TTg's index of a province (or of each agency level) over a window.
+
+    The SQL function ``service_index_scores`` (db/migrations/0008_province_realism.sql) computes
+    it, the same that the overview dashboard shows: ``criterion`` picks the total (0-100) or
+    one of the five criteria's points. Fewer than ``min_dossiers`` dossiers submitted in the
+    window: no data.
+    """
+
+    kpi: Literal["service_index"]
+    window: Window = Field(default=timedelta(days=7))
+    criterion: IndexCriterion = "total"
+    min_dossiers: int = Field(default=100, ge=1)
+
+    labels: ClassVar[dict[str, str]] = {"province": "p.code", "agency_level": "s.agency_level"}
+    default_group_by: ClassVar[tuple[str, ...]] = ("province",)
+    context: ClassVar[tuple[str, ...]] = (
+        "dossiers", "publicity", "progress", "digitisation", "online", "satisfaction", "total",
+    )
+    unit: ClassVar[Unit] = Unit.POINTS
+
+    def statement(self, group_by: Sequence[str]) -> str:
+        select, group = self._columns(group_by)
+        # one row per province (agency_level NULL) or per agency level: never both
+        level = "IS NOT NULL" if "agency_level" in group_by else "IS NULL"
+        criteria = ", ".join(f"max(s.{c}) AS {c}" for c in self.context if c != "dossiers")
+        return f"""
+            SELECT {select}, max(s.dossiers) AS dossiers, {criteria},
+                   CASE WHEN max(s.dossiers) >= $3 THEN max(s.{self.criterion}) END AS value
+            FROM provinces AS p
+            CROSS JOIN LATERAL service_index_scores(
+                p.code, $1::timestamptz - $2::interval, $1::timestamptz) AS s
+            WHERE s.agency_level {level}
+              AND ($4::text[] IS NULL OR p.code = ANY($4::text[]))
+            GROUP BY {group}"""
+
+    def arguments(self, now: datetime) -> list[object]:
+        return [now, self.window, self.min_dossiers, self.provinces]
+
+
 _FEED_TABLES = {feed: model.table for feed, model in EVENT_TYPES.items()}
 
 KPIS: dict[str, type[KpiQuery]] = {
@@ -468,6 +513,7 @@ KPIS: dict[str, type[KpiQuery]] = {
         LateShare,
         ReportRateRatio,
         FeedEvents,
+        ServiceIndex,
     )
 }
 """The registry: KPI name -> its parameter model."""
@@ -478,7 +524,8 @@ AnyKpi = Annotated[
     | OpenIncidents
     | LateShare
     | ReportRateRatio
-    | FeedEvents,
+    | FeedEvents
+    | ServiceIndex,
     Field(discriminator="kpi"),
 ]
 

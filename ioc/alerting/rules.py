@@ -37,6 +37,7 @@ from ioc.alerting.labels import LABEL_NAME
 from ioc.alerting.schedule import Schedule
 from ioc.alerting.templates import check_template
 from ioc.alerting.yamlfile import error_message, field_path, load_yaml
+from ioc.names import LABEL_KINDS
 
 DEFAULT_RULES_FILE = Path(__file__).resolve().parent.parent.parent / "alerts" / "rules.yml"
 
@@ -237,6 +238,7 @@ class Rule(_Strict):
         fields |= set(self.params.context)
         if "district" in self.group_by:
             fields.add("district_name")
+        fields |= {f"{label}_name" for label in self.group_by if label in LABEL_KINDS}
         return fields
 
 

@@ -1,8 +1,10 @@
 """When a rule is judged at all: always, or during the public administration's office hours.
 
-Office hours are Monday to Friday, 07:30-17:00 in Asia/Ho_Chi_Minh (UTC+7, no daylight
-saving). A rule with ``schedule: office_hours`` is judged only when the whole span its KPI
-looks at lies inside one day's office hours: at 07:40 a 15-minute window still covers 07:25,
+Office hours are 07:30-17:00 in Asia/Ho_Chi_Minh (UTC+7, no daylight saving) on working
+days: Monday to Friday except public holidays, their make-up days and bridge days, plus the
+Saturdays worked in exchange (``ioc.calendar``): on Tết the portal is allowed to be quiet.
+A rule with ``schedule: office_hours`` is judged only when the whole span its KPI looks at
+lies inside one day's office hours: at 07:40 a 15-minute window still covers 07:25,
 when the portal is allowed to be quiet, so "no submissions for 15 minutes" is first judged at
 07:45. Outside the schedule the condition counts as not met.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 
+from ioc.calendar import is_working_day
 from ioc.models import VN_TZ
 
 OFFICE_OPENS = time(7, 30)
@@ -25,7 +28,7 @@ class Schedule(StrEnum):
 
 def in_office_hours(moment: datetime) -> bool:
     local = moment.astimezone(VN_TZ)
-    return local.weekday() < 5 and OFFICE_OPENS <= local.time() < OFFICE_CLOSES
+    return OFFICE_OPENS <= local.time() < OFFICE_CLOSES and is_working_day(local.date())
 
 
 def covers(schedule: Schedule, now: datetime, lookback: timedelta) -> bool:

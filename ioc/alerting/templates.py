@@ -17,6 +17,7 @@ from typing import Any
 from ioc.alerting.kpis import Unit
 from ioc.geo import PROVINCES
 from ioc.models import VN_TZ
+from ioc.names import LABEL_KINDS, name_of
 
 _FORMATTER = string.Formatter()
 
@@ -69,6 +70,8 @@ class Number:
             return f"{self.value * 100:.1f}%"
         if self.unit is Unit.FACTOR:
             return f"{self.value:.1f}x"
+        if self.unit is Unit.POINTS:
+            return f"{self.value:.1f} điểm" if self.language == "vi" else f"{self.value:.1f} points"
         return f"{self.value:g}" if self.value != int(self.value) else f"{int(self.value)}"
 
     def __str__(self) -> str:
@@ -107,6 +110,16 @@ def human_duration(value: timedelta, language: str) -> str:
             parts.append(f"{seconds // size} {unit}")
             seconds %= size
     return " ".join(parts) or f"0 {_UNITS[language][-1][0]}"
+
+
+def label_names(labels: Mapping[str, str], language: str) -> dict[str, str]:
+    """``{label}_name`` for each label whose values have display names (``ioc.names``):
+    ``feed=payment`` gives ``feed_name`` = ``thanh toán`` / ``payment``."""
+    return {
+        f"{label}_name": name_of(kind, labels[label], language)
+        for label, kind in LABEL_KINDS.items()
+        if label in labels
+    }
 
 
 def place_names(labels: Mapping[str, str], language: str) -> dict[str, str]:
