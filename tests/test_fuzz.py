@@ -70,20 +70,22 @@ def messages(draw: st.DrawFn) -> tuple[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def fuzz_ingester(broker, postgres, tmp_path_factory):
-    dsn = postgres.create_database("fuzz")
-    from ioc.db import migrate
+def fuzz_ingester(broker, postgres, pg_backend, tmp_path_factory):
+    from tests.backends import TEMPLATE
 
-    asyncio.run(migrate(dsn))
-    ingester = IngesterProcess(broker.url, dsn, "fuzz-ingester", tmp_path_factory.mktemp("fuzz"))
+    dsn = postgres.create_database("fuzz", template=TEMPLATE)
+    ingester = IngesterProcess(
+        broker.url, dsn, f"fuzz-ingester-{pg_backend.name}", tmp_path_factory.mktemp("fuzz")
+    )
     ingester.start().wait_ready()
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="fuzz-publisher")
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"fuzz-publisher-{pg_backend.name}")
     client.connect("127.0.0.1", broker.port)
     client.loop_start()
     yield ingester, client, dsn
     client.loop_stop()
     client.disconnect()
     assert ingester.stop() == 0, ingester.log()
+    postgres.drop_database("fuzz")
 
 
 def _accounted(dsn: str) -> tuple[int, int]:
