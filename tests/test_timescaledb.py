@@ -183,8 +183,9 @@ async def test_retention_drops_old_raw_chunks_and_old_minute_buckets(database, d
     assert await db.fetchval("SELECT count(*) FROM payment_events") == 2
     # the aggregate drops whole chunks older than 14 days: the 30-day-old one went
     assert await db.fetchval(f"SELECT count(*) FROM {minute}") == 0
-    stats = await db.fetch(
-        "SELECT job_id, total_failures FROM timescaledb_information.job_stats "
-        "WHERE total_failures > 0"
+    # the scheduler's own runs did their jobs too: none failed, but for a refresh that met
+    # one of this test's (TimescaleDB refuses a second refresh of an aggregate at once)
+    errors = await db.fetch(
+        "SELECT job_id, proc_name, sqlerrcode, err_message FROM timescaledb_information.job_errors"
     )
-    assert stats == []
+    assert all(e["sqlerrcode"] == "55P03" for e in errors), [dict(e) for e in errors]
