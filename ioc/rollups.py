@@ -59,9 +59,6 @@ ORIGIN = "TIMESTAMPTZ '2000-01-01 00:00:00+00'"
 SAFETY_MARGIN = timedelta(seconds=2)
 """Subtracted from the new watermark, for writers whose transactions this role cannot see."""
 
-PER_HOUR_LIMIT = 48
-"""Up to this many touched (province, hour) pairs, recompute them one index scan each."""
-
 MINUTE_RETENTION = timedelta(days=14)
 """Minute rollups keep this much (TimescaleDB: the retention policy on the *_1m aggregates)."""
 
@@ -141,13 +138,12 @@ class Rollup:
             f"AND r.bucket >= t.t_hour AND r.bucket < t.t_hour + INTERVAL '1 hour'"
         )
 
-    def insert_sql(self, *, per_hour: bool = True) -> str:
-        """Recompute the touched hours (``$1`` provinces, ``$2`` hours) from the event table.
-
-        ``per_hour``: one index range scan per touched hour (a LATERAL subquery), for the few
-        hours a live refresh touches; otherwise one join over the event table, for a rebuild
-        (the planner would hash-join the whole table for a handful of hours, too).
-        """
+    def insert_sql(self) -> str:
+        """Recompute the touched hours (``$1`` provinces, ``$2`` hours) from the event table:
+        one index range scan per touched hour (a LATERAL subquery). It is also the fastest
+        rebuild measured: 27 s for 30 days of three provinces (2,163 touched hours), where one
+        join of the touched pairs with the event table took minutes (the planner merges on the
+        province and filters the time range row by row)."""
         conditions = [
             "e.province = t.t_province",
             "e.occurred_at >= t.t_hour",
@@ -161,20 +157,12 @@ class Rollup:
                 f"e.occurred_at >= date_bin(INTERVAL '{self.width}', "
                 f"now() - INTERVAL '{_interval(self.retention)}', {ORIGIN})"
             )
-        head = f"INSERT INTO {self.name} ({', '.join(self.columns)}) "
-        if per_hour:
-            return (
-                head
-                + f"SELECT g.* FROM {TOUCHED} CROSS JOIN LATERAL ({self._select()} "
-                + f"FROM {self.source} AS e WHERE "
-                + " AND ".join(conditions)
-                + f" GROUP BY {self._groups()}) AS g"
-            )
         return (
-            head
-            + f"{self._select()} FROM {TOUCHED} JOIN {self.source} AS e ON "
+            f"INSERT INTO {self.name} ({', '.join(self.columns)}) "
+            f"SELECT g.* FROM {TOUCHED} CROSS JOIN LATERAL ({self._select()} "
+            f"FROM {self.source} AS e WHERE "
             + " AND ".join(conditions)
-            + f" GROUP BY {self._groups()}"
+            + f" GROUP BY {self._groups()}) AS g"
         )
 
     def prune_sql(self) -> str | None:
@@ -342,7 +330,7 @@ ROLLUPS: tuple[Rollup, ...] = (
 SOURCES: tuple[str, ...] = tuple(dict.fromkeys(r.source for r in ROLLUPS))
 
 
-def statement_rows() -> list[tuple[int, str, str, str, str, str, str, str | None]]:
+def statement_rows() -> list[tuple[int, str, str, str, str, str, str | None]]:
     """The rows of ``rollup_statements``: what refresh_rollup_tables() runs, per rollup."""
     return [
         (
@@ -351,8 +339,7 @@ def statement_rows() -> list[tuple[int, str, str, str, str, str, str, str | None
             rollup.source,
             touched_sql(rollup.source),
             rollup.delete_sql(),
-            rollup.insert_sql(per_hour=True),
-            rollup.insert_sql(per_hour=False),
+            rollup.insert_sql(),
             rollup.prune_sql(),
         )
         for position, rollup in enumerate(ROLLUPS, start=1)
@@ -366,7 +353,7 @@ async def install_statements(conn: asyncpg.Connection) -> None:
         await conn.execute("DELETE FROM rollup_statements")
         await conn.executemany(
             "INSERT INTO rollup_statements (position, rollup, source, touched_sql, delete_sql, "
-            "insert_hours_sql, insert_join_sql, prune_sql) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "insert_sql, prune_sql) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             statement_rows(),
         )
 
@@ -443,9 +430,7 @@ async def refresh(
         result.seconds = time.perf_counter() - began
         return result
     rows = await conn.fetch(
-        f"SELECT * FROM refresh_rollup_tables({_VISIBLE_WRITERS}, $1::interval, $2)",
-        margin,
-        PER_HOUR_LIMIT,
+        f"SELECT * FROM refresh_rollup_tables({_VISIBLE_WRITERS}, $1::interval)", margin
     )
     if not rows:
         return RefreshResult(skipped=True, seconds=time.perf_counter() - began)

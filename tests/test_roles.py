@@ -125,7 +125,7 @@ async def test_only_the_ingester_may_run_the_rollup_refresh_and_only_the_owner_r
     timescale = bool(
         await db.fetchval("SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb'")
     )
-    ours = ["refresh_rollup_tables(now(), INTERVAL '0', 48)", "prune_rollup_tables()"]
+    ours = ["refresh_rollup_tables(now(), INTERVAL '0')", "prune_rollup_tables()"]
     if timescale:
         ours.append("request_rollup_refresh()")
     ingester = await asyncpg.connect(as_role(database, "ioc_ingester"))

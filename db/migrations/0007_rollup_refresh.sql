@@ -10,7 +10,7 @@
 -- the owner can read or write and that `ioc db migrate` fills from ioc/rollups.py (the one
 -- definition of the rollups), so a caller chooses nothing but how far back to look:
 --
---   refresh_rollup_tables(writers_since, margin, per_hour_limit)
+--   refresh_rollup_tables(writers_since, margin)
 --       recompute every (province, hour) that rows ingested since the last refresh fall into,
 --       for every rollup of their event table; returns (source, touched_hours) per event
 --       table, or no row when another refresh holds the lock. The new watermark is the
@@ -29,14 +29,13 @@ CREATE TABLE rollup_statements (
     source            text NOT NULL,
     touched_sql       text NOT NULL,   -- $1 since, $2 until -> (provinces[], hours[])
     delete_sql        text NOT NULL,   -- $1 provinces[], $2 hours[]
-    insert_hours_sql  text NOT NULL,   -- the same, one index range scan per touched hour
-    insert_join_sql   text NOT NULL,   -- the same, one join (many touched hours)
+    insert_sql        text NOT NULL,   -- the same, one index range scan per touched hour
     prune_sql         text             -- NULL: kept for ever
 );
 REVOKE ALL ON rollup_statements FROM PUBLIC;
 
 CREATE FUNCTION refresh_rollup_tables(
-    p_writers_since timestamptz, p_margin interval, p_per_hour_limit integer DEFAULT 48
+    p_writers_since timestamptz, p_margin interval
 ) RETURNS TABLE (source text, touched_hours integer)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = public, pg_temp AS $$
@@ -75,11 +74,7 @@ BEGIN
                 WHERE st.source = s.source ORDER BY st.position
             LOOP
                 EXECUTE r.delete_sql USING v_provinces, v_hours;
-                IF v_touched <= p_per_hour_limit THEN
-                    EXECUTE r.insert_hours_sql USING v_provinces, v_hours;
-                ELSE
-                    EXECUTE r.insert_join_sql USING v_provinces, v_hours;
-                END IF;
+                EXECUTE r.insert_sql USING v_provinces, v_hours;
             END LOOP;
         END IF;
         INSERT INTO rollup_watermarks AS w (source, ingested_until, refreshed_at)
@@ -106,9 +101,9 @@ BEGIN
 END
 $$;
 
-REVOKE EXECUTE ON FUNCTION refresh_rollup_tables(timestamptz, interval, integer),
+REVOKE EXECUTE ON FUNCTION refresh_rollup_tables(timestamptz, interval),
     prune_rollup_tables() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION refresh_rollup_tables(timestamptz, interval, integer),
+GRANT EXECUTE ON FUNCTION refresh_rollup_tables(timestamptz, interval),
     prune_rollup_tables() TO ioc_ingester;
 
 -- What 0005_dashboards.sql granted the ingester for its refresher (on TimescaleDB those
