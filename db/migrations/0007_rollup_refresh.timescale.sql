@@ -25,6 +25,11 @@
 --    within seconds rather than at the next scheduled run. It reads TimescaleDB's own record
 --    of what changed (the invalidation logs of _timescaledb_catalog; written against 2.28.3)
 --    and can do nothing but run the owner's policies sooner.
+-- 3. The portals' KPI functions of 0005 read dossier_events_1h and dossier_agencies_1h from
+--    inside a function, where TimescaleDB cannot fold the aggregate's watermark into the plan:
+--    the real-time part is estimated at every raw row of the period, and the planner starts
+--    parallel workers for what, at run time, is the last hour's chunk. Without them the
+--    public-services panels take a fraction of the time (ioc bench-panels, BENCHMARKS.md).
 
 SELECT remove_continuous_aggregate_policy('dossier_events_1m');
 SELECT add_continuous_aggregate_policy('dossier_events_1m', start_offset => INTERVAL '14 days',
@@ -103,6 +108,11 @@ BEGIN
     END LOOP;
 END
 $$;
+
+ALTER FUNCTION dossier_period_kpis(text, text[], timestamptz, timestamptz)
+    SET max_parallel_workers_per_gather = 0;
+ALTER FUNCTION dossier_agency_kpis(text, text[], timestamptz, timestamptz)
+    SET max_parallel_workers_per_gather = 0;
 
 REVOKE EXECUTE ON FUNCTION request_rollup_refresh() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION request_rollup_refresh() TO ioc_ingester;
