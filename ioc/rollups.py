@@ -646,6 +646,20 @@ class RollupRefresher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+            await self._last_refresh()
+
+    async def _last_refresh(self, timeout: float = 10.0) -> None:
+        """One more refresh as the ingester stops, after its last batch is committed, so that
+        a stopped stack's rollups hold every stored row (plain PostgreSQL; on TimescaleDB the
+        policies would get there by themselves). Never raises: stopping must not fail."""
+        try:
+            conn = await connect_database(self._dsn or "", timeout=5)
+            try:
+                await asyncio.wait_for(refresh(conn, margin=timedelta(0)), timeout)
+            finally:
+                conn.terminate()
+        except Exception as exc:  # the database is away: the next start catches up
+            log.info("no last rollup refresh", extra={"error": f"{type(exc).__name__}: {exc}"})
 
     async def _run(self) -> None:
         conn: asyncpg.Connection | None = None

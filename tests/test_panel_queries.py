@@ -478,6 +478,25 @@ async def test_the_background_refresher_brings_a_late_event_into_a_complete_buck
     await assert_rollups_equal_raw(db)
 
 
+async def test_the_refresher_refreshes_once_more_as_the_ingester_stops(database, db):
+    """Rows committed after its last turn still reach the rollups: a stopped stack's wall
+    screens show everything stored."""
+    now = datetime.now(UTC)
+    await _write(database, [payment(occurred_at=now - timedelta(hours=1))])
+    await refresh(db, margin=timedelta(0), synchronous=True)
+    if await rollups.uses_continuous_aggregates(db):
+        await rollups.run_refresh_policies(db)  # the watermark past the next event's hour
+    async with RollupRefresher(as_role(database, "ioc_ingester"), interval=3600) as refresher:
+        while refresher.refreshes == 0:  # its first turn, at start
+            await asyncio.sleep(0.05)
+        await _write(database, [payment(occurred_at=now - timedelta(hours=2))])
+    for _ in range(300):  # TimescaleDB: the policy it started runs in the background
+        if await db.fetchval("SELECT sum(payments) FROM payment_sectors_1h") == 2:
+            break
+        await asyncio.sleep(0.1)
+    await assert_rollups_equal_raw(db)
+
+
 async def test_the_refresher_survives_a_database_without_the_rollups(empty_database):
     dsn = empty_database
     async with RollupRefresher(dsn, interval=0.02) as refresher:
