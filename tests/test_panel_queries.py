@@ -43,6 +43,7 @@ from ioc.rollups import ROLLUPS, RollupRefresher, compare, refresh
 from ioc.store import Store
 from simulators.profiles import PROFILES
 from tests.backends import TEMPLATE
+from tests.conftest import wait_until
 from tests.factories import dossier, incident, payment
 from tests.test_roles import as_role
 
@@ -487,8 +488,11 @@ async def test_the_refresher_refreshes_once_more_as_the_ingester_stops(database,
     if await rollups.uses_continuous_aggregates(db):
         await rollups.run_refresh_policies(db)  # the watermark past the next event's hour
     async with RollupRefresher(as_role(database, "ioc_ingester"), interval=3600) as refresher:
-        while refresher.refreshes == 0:  # its first turn, at start
-            await asyncio.sleep(0.05)
+
+        async def first_turn_done() -> bool:  # its first turn, at start
+            return refresher.refreshes > 0
+
+        await wait_until(first_turn_done)
         await _write(database, [payment(occurred_at=now - timedelta(hours=2))])
     for _ in range(300):  # TimescaleDB: the policy it started runs in the background
         if await db.fetchval("SELECT sum(payments) FROM payment_sectors_1h") == 2:
