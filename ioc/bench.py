@@ -245,6 +245,7 @@ def measure(
     workers: int = 1,
     outage: float | None = None,
     consumer: str = "ioc",
+    timescaledb: bool = False,
     log: Callable[[str], object] = print,
 ) -> Figures:
     """Run one measurement on fresh local servers and return the figures.
@@ -262,9 +263,9 @@ def measure(
         publishers = max(publishers, -(-len(items) // MAX_PER_PUBLISHER))
         with (
             LocalMosquitto(root / "mosquitto") as broker,
-            LocalPostgres(root / "pg" / "data", durable=durable) as pg,
+            LocalPostgres(root / "pg" / "data", durable=durable, timescaledb=timescaledb) as pg,
         ):
-            asyncio.run(migrate(pg.dsn))
+            asyncio.run(migrate(pg.dsn, timescaledb="on" if timescaledb else "off"))
             dsn, tables = pg.dsn, IOC_TABLES
             metrics_port = free_port()
             env = dict(
@@ -566,6 +567,7 @@ def run_bench(
     rate: float | None = None,
     workers: int = 1,
     outage: float | None = None,
+    timescaledb: bool = False,
 ) -> None:
     figures = measure(
         events=events,
@@ -574,11 +576,14 @@ def run_bench(
         rate=rate,
         workers=workers,
         outage=outage,
+        timescaledb=timescaledb,
         log=lambda m: print(m, file=sys.stderr, flush=True),
     )
     extra = (f", {workers} ingest workers" if workers > 1 else "") + (
         f", PostgreSQL stopped {outage:.0f} s under load" if outage else ""
     )
+    if timescaledb:
+        extra += ", TimescaleDB"
     machine = f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB"
     print(
         report(

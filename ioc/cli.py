@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import sys
 
 import click
 from pydantic import ValidationError
 
+from ioc.errors import IocError
 from ioc.logs import setup_logging
 from ioc.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
-        lines = [
-            f"  IOC_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+        problems = [
+            f"IOC_{'_'.join(str(p) for p in e['loc']).upper()}: "
+            f"{e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
         ]
-        raise click.ClickException("invalid configuration:\n" + "\n".join(lines)) from None
+        raise click.ClickException("invalid configuration: " + "; ".join(problems)) from None
 
 
 def _require_database(settings: Settings) -> str:
@@ -31,7 +38,48 @@ def _require_database(settings: Settings) -> str:
     return settings.dsn()
 
 
-@click.group()
+def require_reachable_database(settings: Settings) -> str:
+    """The database URL, once a connection to it has worked: a long-running command says at
+    start, in one line, why it cannot work (``DatabaseUnreachable``), rather than retry."""
+    from ioc.connect import check_database
+
+    dsn = _require_database(settings)
+    asyncio.run(check_database(dsn))
+    return dsn
+
+
+def _one_line(exc: BaseException) -> str | None:
+    """What to print for an error the user can fix; None for a bug (a traceback is right)."""
+    import asyncpg
+
+    from ioc.local import LocalServiceError
+
+    if isinstance(exc, IocError | LocalServiceError):
+        return " ".join(str(exc).split())
+    if isinstance(exc, asyncpg.UndefinedTableError | asyncpg.UndefinedFunctionError):
+        return f"the database lacks part of the schema ({exc}): run `ioc db migrate`"
+    if isinstance(exc, asyncpg.InsufficientPrivilegeError):
+        return f"the database refused ({exc}): this needs a role with more rights (the owner?)"
+    return None
+
+
+class _Commands(click.Group):
+    """The root group: an ``IocError`` from any command becomes one line and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            line = _one_line(exc)
+            if line is None:
+                raise
+            level = (ctx.obj or {}).get("log_level") or os.environ.get("IOC_LOG_LEVEL", "")
+            if level.upper() == "DEBUG":
+                log.debug("the command failed", exc_info=True)
+            raise click.ClickException(line) from None
+
+
+@click.group(cls=_Commands)
 @click.option("--log-level", default=None, help="DEBUG, INFO, WARNING (default: $IOC_LOG_LEVEL).")
 @click.pass_context
 def main(ctx: click.Context, log_level: str | None) -> None:
@@ -49,13 +97,20 @@ def db() -> None:
 @click.option("--database-url", envvar="IOC_DATABASE_URL", help="Default: $IOC_DATABASE_URL.")
 @click.pass_context
 def db_migrate(ctx: click.Context, database_url: str | None) -> None:
-    """Apply the SQL migrations in db/migrations (idempotent)."""
+    """Apply the SQL migrations in db/migrations (idempotent).
+
+    On a new database, IOC_TIMESCALEDB decides: auto (default) uses TimescaleDB when the
+    extension can be created, on requires it, off keeps to plain PostgreSQL. A database
+    already migrated stays as it was migrated.
+    """
     settings = load_settings(database_url=database_url)
     setup_logging(ctx.obj["log_level"] or settings.log_level)
     from ioc.db import migrate
 
-    applied = asyncio.run(migrate(_require_database(settings)))
-    click.echo(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
+    result = asyncio.run(migrate(_require_database(settings), timescaledb=settings.timescaledb))
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(str(result))
 
 
 @main.command()
@@ -71,7 +126,7 @@ def ingest(ctx: click.Context, workers: int) -> None:
     """Subscribe to the feeds and store every event exactly once (until SIGINT/SIGTERM)."""
     settings = load_settings()
     setup_logging(ctx.obj["log_level"] or settings.log_level)
-    _require_database(settings)
+    require_reachable_database(settings)
     if workers > 1:
         from ioc.workers import run_workers
 
@@ -83,6 +138,7 @@ def ingest(ctx: click.Context, workers: int) -> None:
             build_ingester(settings),
             metrics_host=settings.ingest_metrics_host,
             metrics_port=settings.ingest_metrics_port,
+            rollup_refresh_seconds=settings.ingest_rollup_refresh_seconds,
         )
     )
     click.echo(
@@ -101,9 +157,9 @@ def dead_letters(limit: int, reason: str | None) -> None:
     dsn = _require_database(settings)
 
     async def show() -> None:
-        import asyncpg
+        from ioc.connect import connect_database
 
-        conn = await asyncpg.connect(dsn)
+        conn = await connect_database(dsn)
         try:
             counts = await conn.fetch(
                 "SELECT reason, count(*) AS n FROM dead_letters GROUP BY reason ORDER BY n DESC"
@@ -198,6 +254,13 @@ def demo(
     default=None,
     help="Side by side: the same load on `ioc ingest` and on mq-bridge (from PyPI).",
 )
+@click.option(
+    "--backend",
+    type=click.Choice(["postgresql", "timescaledb"]),
+    default="postgresql",
+    show_default=True,
+    help="The embedded PostgreSQL, or a local PostgreSQL with TimescaleDB preloaded.",
+)
 @click.pass_context
 def bench(
     ctx: click.Context,
@@ -208,6 +271,7 @@ def bench(
     workers: int,
     outage: float | None,
     compare: str | None,
+    backend: str,
 ) -> None:
     """Measure the pipeline on local components: rows/s, latency p50/p99, peak RSS, lost."""
     settings = load_settings()
@@ -232,6 +296,7 @@ def bench(
         rate=rate,
         workers=workers,
         outage=outage,
+        timescaledb=backend == "timescaledb",
     )
 
 

@@ -3,9 +3,13 @@
 Migrations are the files ``db/migrations/NNNN_name.sql``, applied in order, each in its own
 transaction, and recorded in ``schema_migrations`` with a checksum; applying them again does
 nothing. A file ``NNNN_name.timescale.sql`` beside them holds the TimescaleDB-only part of a
-step (continuous aggregates, compression and retention policies); it is applied only when the
-timescaledb extension is available, statement by statement, since some of those statements
+step (continuous aggregates, compression and retention policies); it is applied only on a
+database migrated with TimescaleDB, statement by statement, since some of those statements
 cannot run inside a transaction block.
+
+Whether a database is migrated with TimescaleDB is decided once, when its first migration is
+applied (``IOC_TIMESCALEDB``, see ``choose_timescaledb``), and kept in ``schema_migrations``:
+later runs follow the database, whatever the server offers by then.
 """
 
 from __future__ import annotations
@@ -14,11 +18,14 @@ import hashlib
 import logging
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import asyncpg
 
+from ioc.connect import PRELOAD_HINT, PRELOADED_SQL, connect_database
+from ioc.errors import TimescaleDBRefused
 from ioc.geo import PROVINCES
 from ioc.names import display_name_rows
 from ioc.targets import target_rows
@@ -83,28 +90,144 @@ def split_statements(sql: str) -> list[str]:
     return statements
 
 
+TimescaleMode = Literal["auto", "on", "off"]
+
+
 async def has_timescaledb(conn: asyncpg.Connection) -> bool:
+    """True when the extension is created in this database."""
     return bool(
         await conn.fetchval("SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb'")
     )
 
 
-async def _enable_timescaledb(conn: asyncpg.Connection) -> bool:
-    available = await conn.fetchval(
-        "SELECT count(*) FROM pg_available_extensions WHERE name = 'timescaledb'"
+@dataclass(frozen=True)
+class ServerOffer:
+    """What the server and the database say about TimescaleDB."""
+
+    installed: bool
+    """The extension's files are on the server (pg_available_extensions)."""
+    preloaded: bool
+    """The server was started with the library in shared_preload_libraries."""
+    created: bool
+    """CREATE EXTENSION was done in this database."""
+    migrated_with: bool | None
+    """How the database was migrated (schema_migrations.timescale), None when it is new."""
+
+
+async def _server_offer(conn: asyncpg.Connection) -> ServerOffer:
+    row = await conn.fetchrow(
+        f"""SELECT
+               EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'),
+               {PRELOADED_SQL},
+               EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'),
+               to_regclass('schema_migrations') IS NOT NULL"""
     )
-    if available:
+    migrated_with = None
+    if row[3]:
+        migrated_with = await conn.fetchval("SELECT bool_or(timescale) FROM schema_migrations")
+    return ServerOffer(row[0], row[1], row[2], migrated_with)
+
+
+def choose_timescaledb(mode: TimescaleMode, offer: ServerOffer) -> tuple[bool, str | None]:
+    """(migrate with TimescaleDB?, a note for the user), or ``TimescaleDBRefused`` in one line.
+
+    - ``auto``: with TimescaleDB when the extension can be created (installed and preloaded);
+      plain PostgreSQL otherwise, with a note when it is installed but not preloaded;
+    - ``on``: with TimescaleDB, or refuse;
+    - ``off``: plain PostgreSQL even where TimescaleDB is available.
+
+    A database already migrated stays as it was migrated: ``auto`` follows it (a plain one is
+    not converted when TimescaleDB appears later), ``on``/``off`` against it are refused.
+    """
+    if offer.migrated_with is True or (offer.migrated_with is None and offer.created):
+        if mode == "off":
+            what = "was migrated with" if offer.migrated_with else "already has the extension of"
+            raise TimescaleDBRefused(
+                f"this database {what} TimescaleDB (hypertables, continuous aggregates); "
+                "IOC_TIMESCALEDB=off cannot undo that: use auto, or migrate a new database"
+            )
+        if not offer.preloaded:
+            raise TimescaleDBRefused(
+                "this database uses TimescaleDB but the server does not preload it: " + PRELOAD_HINT
+            )
+        return True, None
+    if offer.migrated_with is False:
+        if mode == "on":
+            raise TimescaleDBRefused(
+                "this database was migrated for plain PostgreSQL; IOC_TIMESCALEDB=on cannot "
+                "convert it: use auto (it stays plain), or migrate a new database"
+            )
+        return False, None
+    if mode == "off":
+        return False, None
+    if offer.installed and offer.preloaded:
+        return True, None
+    if mode == "on":
+        if offer.installed:
+            raise TimescaleDBRefused(
+                "IOC_TIMESCALEDB=on, but this server does not preload timescaledb: "
+                f"{PRELOAD_HINT}, or set IOC_TIMESCALEDB=off"
+            )
+        raise TimescaleDBRefused(
+            "IOC_TIMESCALEDB=on, but the timescaledb extension is not installed on this "
+            "server: install it (and preload it), or set IOC_TIMESCALEDB=off"
+        )
+    if offer.installed:
+        return False, (
+            "timescaledb is installed on this server but not preloaded, so this database is "
+            f"migrated for plain PostgreSQL; to use TimescaleDB {PRELOAD_HINT} and migrate a "
+            "new database (IOC_TIMESCALEDB=off silences this note)"
+        )
+    return False, None
+
+
+@dataclass
+class MigrateResult:
+    applied: list[str] = field(default_factory=list)
+    """The migrations applied by this run (``NNNN_name``)."""
+    timescaledb: bool = False
+    """The database is migrated with TimescaleDB."""
+    version: str = ""
+    """The server's version, and TimescaleDB's when used."""
+    notes: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        done = f"applied: {', '.join(self.applied)}" if self.applied else "schema is up to date"
+        return f"{done} ({self.version})"
+
+
+async def _create_extension(conn: asyncpg.Connection, mode: TimescaleMode) -> str | None:
+    """CREATE EXTENSION timescaledb; None, a note (auto) or a refusal (on) when refused."""
+    try:
         await conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
-    return await has_timescaledb(conn)
+    except asyncpg.InsufficientPrivilegeError as exc:
+        problem = (
+            f"cannot create the timescaledb extension ({exc}): a superuser must run "
+            "CREATE EXTENSION timescaledb in this database first"
+        )
+        if mode == "on":
+            raise TimescaleDBRefused(problem) from exc
+        return problem + "; migrated for plain PostgreSQL (IOC_TIMESCALEDB=off silences this)"
+    return None
 
 
-async def migrate(dsn: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
-    """Apply the migrations that are not applied yet; return the names applied."""
-    conn = await asyncpg.connect(dsn)
-    applied_now: list[str] = []
+async def migrate(
+    dsn: str, directory: Path = MIGRATIONS_DIR, *, timescaledb: TimescaleMode = "auto"
+) -> MigrateResult:
+    """Apply the migrations that are not applied yet (see the module docstring)."""
+    conn = await connect_database(dsn)
+    result = MigrateResult()
     try:
         await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
-        timescale = await _enable_timescaledb(conn)
+        # decided before CREATE EXTENSION: on a server that does not preload the library,
+        # CREATE EXTENSION ends the connection (FATAL) instead of failing the statement
+        timescale, note = choose_timescaledb(timescaledb, await _server_offer(conn))
+        if timescale and not await has_timescaledb(conn):
+            note = await _create_extension(conn, timescaledb)
+            timescale = note is None
+        if note:
+            result.notes.append(note)
+        result.timescaledb = timescale
         await conn.execute(
             """CREATE TABLE IF NOT EXISTS schema_migrations (
                    version integer PRIMARY KEY,
@@ -135,15 +258,30 @@ async def migrate(dsn: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
             if timescale and migration.timescale_sql:
                 for statement in split_statements(migration.timescale_sql):
                     await conn.execute(statement)
-            applied_now.append(f"{migration.version:04d}_{migration.name}")
+            result.applied.append(f"{migration.version:04d}_{migration.name}")
         await load_reference_data(conn)
+        if not timescale:
+            from ioc.rollups import install_statements
+
+            await install_statements(conn)
         await set_role_passwords(conn)
+        result.version = await _describe_server(conn, timescale)
     finally:
         try:
             await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
         finally:
             await conn.close()
-    return applied_now
+    return result
+
+
+async def _describe_server(conn: asyncpg.Connection, timescale: bool) -> str:
+    version = (await conn.fetchval("SHOW server_version")).split()[0]
+    if not timescale:
+        return f"plain PostgreSQL {version}"
+    extension = await conn.fetchval(
+        "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'"
+    )
+    return f"TimescaleDB {extension} on PostgreSQL {version}"
 
 
 ROLE_PASSWORD_VARIABLES = {

@@ -166,8 +166,10 @@ async def _demo(
             pg = services.enter_context(LocalPostgres(state / "postgres", durable=True))
             settings = settings.model_copy(update={"database_url": SecretStr(pg.dsn)})
         dsn = settings.dsn()
-        applied = await migrate(dsn)
-        console.print(f"schema: {', '.join(applied) if applied else 'up to date'}")
+        migrated = await migrate(dsn, timescaledb=settings.timescaledb)
+        for note in migrated.notes:
+            console.print(note)
+        console.print(f"schema: {migrated}")
         console.print(f"broker {settings.mqtt!r}, database {dsn.split('@')[-1]}")
 
         ingester = build_ingester(settings, client_id="ioc-demo-ingester")
@@ -179,6 +181,7 @@ async def _demo(
                 metrics_port=0,
                 stop=ingest_stop,
                 handle_signals=False,
+                rollup_refresh_seconds=settings.ingest_rollup_refresh_seconds,
             )
         )
         summary = Summary(ingester)

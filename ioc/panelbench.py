@@ -39,6 +39,8 @@ from typing import Any
 
 import asyncpg
 
+from ioc.connect import connect_database
+
 DASHBOARDS_DIR = Path(
     os.environ.get("IOC_DASHBOARDS_DIR", Path(__file__).parent.parent / "grafana" / "dashboards")
 )
@@ -503,6 +505,9 @@ class BenchReport:
     rollup_rows: dict[str, int] = field(default_factory=dict)
     database_mb: float = 0.0
     timings: list[Timing] = field(default_factory=list)
+    backend: str = "plain PostgreSQL"
+    """The server, as ``ioc db migrate`` describes it."""
+    timescaledb: bool = False
 
 
 async def time_query(conn: asyncpg.Connection, sql: str, runs: int) -> tuple[int, float]:
@@ -517,7 +522,9 @@ async def time_query(conn: asyncpg.Connection, sql: str, runs: int) -> tuple[int
 
 
 async def _measure(dsn: str, province: str, now: datetime, runs: int) -> list[Timing]:
-    conn = await asyncpg.connect(dsn.replace("postgresql://postgres@", "postgresql://ioc_grafana@"))
+    conn = await connect_database(
+        dsn.replace("postgresql://postgres@", "postgresql://ioc_grafana@")
+    )
     try:
         variables = {"province": province, "district": await district_codes(conn, province)}
         timings = []
@@ -538,7 +545,7 @@ async def _measure(dsn: str, province: str, now: datetime, runs: int) -> list[Ti
 async def _rollup_stats(dsn: str) -> tuple[dict[str, int], float]:
     from ioc.rollups import ROLLUPS
 
-    conn = await asyncpg.connect(dsn)
+    conn = await connect_database(dsn)
     try:
         counts = {r.name: await conn.fetchval(f"SELECT count(*) FROM {r.name}") for r in ROLLUPS}
         size = await conn.fetchval("SELECT pg_database_size(current_database())")
@@ -547,13 +554,21 @@ async def _rollup_stats(dsn: str) -> tuple[dict[str, int], float]:
         await conn.close()
 
 
-async def _refresh(dsn: str) -> float:
-    from ioc.rollups import refresh
+async def _keep_current(dsn: str) -> float:
+    """What a running stack has done by the time anyone looks: plain PostgreSQL, the
+    ingester's refresher recomputes the hours the rows touched; TimescaleDB, the scheduler ran
+    every refresh policy (which the ingester's refresher starts at once after a backfill) and
+    the compression and retention policies. Then statistics, as autovacuum would have them."""
+    from ioc.rollups import refresh, run_jobs, run_refresh_policies, uses_continuous_aggregates
 
-    conn = await asyncpg.connect(dsn)
+    conn = await connect_database(dsn)
     try:
         began = time.perf_counter()
-        await refresh(conn, margin=timedelta(0))
+        if await uses_continuous_aggregates(conn):
+            await run_refresh_policies(conn)
+            await run_jobs(conn, "policy_compression", "policy_retention")
+        else:
+            await refresh(conn, margin=timedelta(0))
         await conn.execute("VACUUM ANALYZE")
         return time.perf_counter() - began
     finally:
@@ -561,8 +576,9 @@ async def _refresh(dsn: str) -> float:
 
 
 async def _live_refresh(dsn: str, now: datetime, scale: float) -> tuple[int, float]:
-    """Write the last minutes as the ingester would, then time one incremental refresh."""
-    from ioc.rollups import refresh
+    """Write the last minutes as the ingester would, then time what keeps the rollups current
+    after them: one refresh (plain), every refresh policy's run (TimescaleDB)."""
+    from ioc.rollups import refresh, run_refresh_policies, uses_continuous_aggregates
     from ioc.store import Store
     from simulators.engine import Simulation
     from simulators.profiles import PROFILES
@@ -576,29 +592,45 @@ async def _live_refresh(dsn: str, now: datetime, scale: float) -> tuple[int, flo
         await store.write(events, [])
     finally:
         await store.close()
-    conn = await asyncpg.connect(dsn)
+    conn = await connect_database(dsn)
     try:
         began = time.perf_counter()
-        await refresh(conn, margin=timedelta(0))
+        if await uses_continuous_aggregates(conn):
+            await run_refresh_policies(conn)
+        else:
+            await refresh(conn, margin=timedelta(0))
         return len(events), (time.perf_counter() - began) * 1000
     finally:
         await conn.close()
 
 
+BACKENDS = ("postgresql", "timescaledb")
+
+
 def run_bench_panels(
-    *, days: float, scale: float, runs: int = 5, province: str = "binh-duong", log=print
+    *,
+    days: float,
+    scale: float,
+    runs: int = 5,
+    province: str = "binh-duong",
+    backend: str = "postgresql",
+    log=print,
 ) -> BenchReport:
+    """``backend``: ``postgresql`` (the embedded default, rollup tables) or ``timescaledb`` (a
+    local server with the extension, continuous aggregates; LocalServiceError when none)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from ioc.db import migrate
     from ioc.local import LocalPostgres
 
+    timescale = backend == "timescaledb"
     now = datetime.now(UTC).replace(microsecond=0)
     with (
         tempfile.TemporaryDirectory(prefix="ioc-bench-panels-") as tmp,
-        LocalPostgres(Path(tmp) / "pg" / "data", durable=False) as pg,
+        LocalPostgres(Path(tmp) / "pg" / "data", durable=False, timescaledb=timescale) as pg,
     ):
-        asyncio.run(migrate(pg.dsn))
+        migrated = asyncio.run(migrate(pg.dsn, timescaledb="on" if timescale else "off"))
+        log(f"{migrated.version}: filling {days:g} days at scale {scale:g} …")
         total = expected_events(days, scale)
         began = time.perf_counter()
         with Progress(
@@ -618,26 +650,44 @@ def run_bench_panels(
                 on_progress=lambda n: progress.advance(task, n),
             )
         fill_seconds = time.perf_counter() - began
-        log(f"stored {events:,} events in {fill_seconds:.0f} s; building the rollups …")
-        refresh_seconds = asyncio.run(_refresh(pg.dsn))
+        log(f"stored {events:,} events in {fill_seconds:.0f} s; keeping the rollups current …")
+        refresh_seconds = asyncio.run(_keep_current(pg.dsn))
         live = asyncio.run(_live_refresh(pg.dsn, now, scale))
         rollup_rows, size_mb = asyncio.run(_rollup_stats(pg.dsn))
         log(f"timing {runs} runs of every panel query as ioc_grafana …")
         timings = asyncio.run(_measure(pg.dsn, province, now, runs))
     return BenchReport(
-        days, scale, events, fill_seconds, refresh_seconds, live, rollup_rows, size_mb, timings
+        days,
+        scale,
+        events,
+        fill_seconds,
+        refresh_seconds,
+        live,
+        rollup_rows,
+        size_mb,
+        timings,
+        backend=migrated.version,
+        timescaledb=migrated.timescaledb,
     )
 
 
 def report(bench: BenchReport, *, province: str = "binh-duong") -> str:
+    if bench.timescaledb:
+        kind = "continuous aggregates, real-time aggregation"
+        built = "every refresh, compression and retention policy run once"
+        live = "every refresh policy run once"
+    else:
+        kind = "rollup tables"
+        built = "all history, one refresh"
+        live = "one refresh"
     lines = [
-        f"ioc bench-panels: {bench.days:g} days at scale {bench.scale:g}, plain PostgreSQL "
-        f"(rollup tables), {os.cpu_count()} cores",
+        f"ioc bench-panels: {bench.days:g} days at scale {bench.scale:g}, {bench.backend} "
+        f"({kind}), {os.cpu_count()} cores",
         f"  events stored        {bench.events:>12,} in {bench.fill_seconds:,.0f} s "
         f"({bench.events / max(bench.fill_seconds, 1e-9):,.0f}/s)",
-        f"  rollups built        {bench.refresh_seconds:>12,.1f} s (all history, one refresh)",
+        f"  rollups kept current {bench.refresh_seconds:>12,.1f} s ({built})",
         f"  live refresh         {bench.live_refresh[1]:>12,.1f} ms "
-        f"(after {bench.live_refresh[0]:,} events of the last 5 minutes)",
+        f"({live}, after {bench.live_refresh[0]:,} events of the last 5 minutes)",
         f"  database size        {bench.database_mb:>12,.0f} MB",
         "  rollup rows          "
         + ", ".join(f"{name} {rows:,}" for name, rows in bench.rollup_rows.items()),
@@ -661,9 +711,13 @@ def report(bench: BenchReport, *, province: str = "binh-duong") -> str:
     return "\n".join(lines)
 
 
-def main(days: float, scale: float, runs: int) -> None:
+def main(days: float, scale: float, runs: int, backend: str = "postgresql") -> None:
     bench = run_bench_panels(
-        days=days, scale=scale, runs=runs, log=lambda m: print(m, file=sys.stderr)
+        days=days,
+        scale=scale,
+        runs=runs,
+        backend=backend,
+        log=lambda m: print(m, file=sys.stderr),
     )
     print(report(bench))
 
@@ -689,9 +743,18 @@ def _command() -> Any:
         "--scale", default=1.0, show_default=True, help="Multiplies every feed's rate (1 = real)."
     )
     @click.option("--runs", default=5, show_default=True, help="Timed runs of each query.")
-    def bench_panels(days: float, scale: float, runs: int) -> None:
-        """Time every dashboard panel's query on DAYS of simulated data (a fresh local DB)."""
-        main(days, scale, runs)
+    @click.option(
+        "--backend",
+        type=click.Choice(BACKENDS),
+        default="postgresql",
+        show_default=True,
+        help="postgresql: the embedded server, rollup tables; timescaledb: a local PostgreSQL "
+        "with TimescaleDB (continuous aggregates).",
+    )
+    def bench_panels(days: float, scale: float, runs: int, backend: str) -> None:
+        """Time every dashboard panel's query on DAYS of simulated data (a fresh local DB),
+        after keeping the rollups current as a running stack would."""
+        main(days, scale, runs, backend)
 
     return bench_panels
 
@@ -700,8 +763,9 @@ bench_panels_command = _command()
 
 
 def register(main: Any, db: Any) -> None:
-    """Add ``ioc bench-panels`` and ``ioc db refresh-rollups`` to the command line."""
-    from ioc.rollups import refresh_rollups_command
+    """Add ``ioc bench-panels``, ``ioc db refresh-rollups`` and ``ioc db check-rollups``."""
+    from ioc.rollups import check_rollups_command, refresh_rollups_command
 
     main.add_command(bench_panels_command)
     db.add_command(refresh_rollups_command)
+    db.add_command(check_rollups_command)

@@ -53,6 +53,7 @@ async def run_ingester(
     metrics_port: int = 0,
     stop: asyncio.Event | None = None,
     handle_signals: bool = True,
+    rollup_refresh_seconds: float = 10.0,
 ) -> IngestStats:
     """Run until ``stop`` is set or SIGINT/SIGTERM; commit the batch in hand, then close."""
     loop = asyncio.get_running_loop()
@@ -70,8 +71,10 @@ async def run_ingester(
             )
         ingester.database_ok = await ingester.store.ping() or None
         metrics.DATABASE_UP.set(1 if ingester.database_ok else 0)
-        # the dashboards' rollups on plain PostgreSQL: own task and connection (ioc/rollups.py)
-        await stack.enter_async_context(RollupRefresher.for_store(ingester.store))
+        # the dashboards' rollups: own task and connection (ioc/rollups.py)
+        await stack.enter_async_context(
+            RollupRefresher.for_store(ingester.store, interval=rollup_refresh_seconds)
+        )
         await stack.enter_async_context(ingester.source)
         # read at scrape time, so they are true even while a batch is being retried
         metrics.AWAITING_ACK.set_function(ingester.source.pending)

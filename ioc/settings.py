@@ -77,6 +77,11 @@ class Settings(BaseSettings):
         description="postgresql://user:pass@host:port/db; unset: `ioc demo` starts one.",
     )
     state_dir: Path = Field(default_factory=default_state_dir)
+    timescaledb: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="`ioc db migrate` on a new database: auto (TimescaleDB when the extension "
+        "can be created), on (TimescaleDB or refuse), off (plain PostgreSQL).",
+    )
 
     ingest_client: Literal["fast", "paho"] = Field(
         default="fast",
@@ -120,6 +125,12 @@ class Settings(BaseSettings):
         default=9108, ge=0, le=65535, description="0 disables /metrics."
     )
     ingest_metrics_host: str = "127.0.0.1"
+    ingest_rollup_refresh_seconds: float = Field(
+        default=10.0,
+        ge=0.1,
+        le=3600.0,
+        description="How often the ingester brings the dashboards' rollups up to date.",
+    )
 
     alert_rules: Path | None = Field(
         default=None,
@@ -176,6 +187,15 @@ class Settings(BaseSettings):
     @classmethod
     def _check_mqtt_url(cls, value: SecretStr) -> SecretStr:
         MqttUrl(value.get_secret_value())
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from ioc.connect import check_database_url
+
+            check_database_url(value.get_secret_value())
         return value
 
     @field_validator("alert_smtp_url")

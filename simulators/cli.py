@@ -226,15 +226,18 @@ async def _status(live: LiveRun, publisher: FastPublisher, every: float = 10.0) 
 
 async def _events_stored_since(period: timedelta) -> int:
     """Events stored in the last ``period`` (needs only SELECT on the event tables)."""
-    import asyncpg
-
+    from ioc.connect import connect_database
+    from ioc.errors import IocError
     from ioc.models import EVENT_TYPES
     from ioc.settings import Settings
 
     settings = Settings()
     if settings.database_url is None:
         raise click.UsageError("--unless-stored needs IOC_DATABASE_URL")
-    conn = await asyncpg.connect(settings.dsn())
+    try:
+        conn = await connect_database(settings.dsn())
+    except IocError as exc:  # one line, as every command says it
+        raise click.ClickException(str(exc)) from None
     try:
         total = 0
         for model in EVENT_TYPES.values():

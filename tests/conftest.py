@@ -1,23 +1,31 @@
 """Real components for the tests: a Mosquitto and a PostgreSQL started here, on free ports.
 
 Both run on 127.0.0.1 for the whole session and are stopped at its end. Each test that needs
-a database gets a fresh, migrated one; each test names its MQTT client ids after itself.
+a database gets a fresh, migrated one, dropped when the test ends; each test names its MQTT
+client ids after itself.
+
+Two database backends (``tests/backends.py``): every test that touches the database runs on
+plain PostgreSQL (the embedded default) and again on a PostgreSQL with TimescaleDB preloaded,
+when this machine has one; the test id says which (``[postgresql]``, ``[timescaledb]``).
+``IOC_TEST_TIMESCALEDB=required`` (what ``.ci/run`` sets) fails the run when none can be
+found, ``off`` leaves it out. The summary says which backends ran and how their tests did.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import aiomqtt
 import asyncpg
 import pytest
 
-from ioc.db import migrate
 from ioc.fastmqtt import FastSource
 from ioc.ingester import Ingester
 from ioc.local import LocalMosquitto, LocalPostgres
@@ -26,14 +34,63 @@ from ioc.service import run_ingester
 from ioc.settings import MqttUrl
 from ioc.store import Store
 from ioc.topics import FEED_FILTER
+from tests import backends
+from tests.backends import Backend
 
 _databases = itertools.count(1)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "timescaledb: about a TimescaleDB object; runs on the TimescaleDB backend only"
+    )
+    config.addinivalue_line(
+        "markers",
+        "plain_postgresql: about the plain-PostgreSQL rollup tables' refresher; runs there only",
+    )
+    backends.configure(config)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # `pg_backend` is the root of every database fixture: parametrizing it here (rather than
+    # with fixture params) lets a test about a TimescaleDB object run on that backend only
+    if "pg_backend" in metafunc.fixturenames:
+        chosen = backends.for_test(metafunc.definition)
+        metafunc.parametrize(
+            "pg_backend", chosen, ids=[b.name for b in chosen], indirect=True, scope="session"
+        )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    backends.deselect_unavailable(config, items)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    report = yield
+    backends.record(item, report)
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    backends.summary(terminalreporter)
+
+
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPostgres]:
-    server = LocalPostgres(tmp_path_factory.mktemp("pg") / "data", durable=False)
-    with server:
+def pg_backend(request: pytest.FixtureRequest) -> Backend:
+    """The database backend of this test: plain PostgreSQL, or PostgreSQL with TimescaleDB."""
+    return request.param
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    backends.remove_server_root()
+
+
+@pytest.fixture(scope="session")
+def postgres(pg_backend: Backend) -> Iterator[LocalPostgres]:
+    """The session's server of this backend, with a migrated template database."""
+    with pg_backend.server("session") as server:
+        backends.prepare_template(server, pg_backend)
         yield server
 
 
@@ -44,11 +101,22 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMosquitto]
 
 
 @pytest.fixture
-async def database(postgres: LocalPostgres) -> str:
-    """A new, migrated database; returns its DSN."""
-    dsn = postgres.create_database(f"test_{os.getpid()}_{next(_databases)}")
-    await migrate(dsn)
-    return dsn
+def database(postgres: LocalPostgres) -> Iterator[str]:
+    """A new, migrated database (a copy of the session's template), dropped at the end of the
+    test; returns its DSN."""
+    name = f"test_{os.getpid()}_{next(_databases)}"
+    dsn = postgres.create_database(name, template=backends.TEMPLATE)
+    yield dsn
+    postgres.drop_database(name)
+
+
+@pytest.fixture
+def empty_database(postgres: LocalPostgres) -> Iterator[str]:
+    """A new database with nothing in it (not migrated), dropped at the end of the test."""
+    name = f"empty_{os.getpid()}_{next(_databases)}"
+    dsn = postgres.create_database(name)
+    yield dsn
+    postgres.drop_database(name)
 
 
 @pytest.fixture
@@ -60,7 +128,9 @@ async def db(database: str) -> AsyncIterator[asyncpg.Connection]:
 
 @pytest.fixture
 def client_id(request: pytest.FixtureRequest) -> str:
-    return f"test-{request.node.name}-{os.getpid()}"[:60]
+    # the digest keeps two long test ids (the same test on two backends) apart after the cut
+    digest = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:8]
+    return f"test-{digest}-{os.getpid()}-{request.node.name}"[:60]
 
 
 @pytest.fixture(params=["fast", "paho"])

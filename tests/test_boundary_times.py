@@ -23,11 +23,11 @@ from hypothesis import strategies as st
 from paho.mqtt.enums import CallbackAPIVersion
 
 from ioc.boundary import DEFAULT_TIME_LIMITS, DeadLetter, Reason, TimeLimits, decode
-from ioc.db import migrate
 from ioc.local import LocalMosquitto
 from ioc.models import EVENT_TYPES, Event, PaymentEvent
 from ioc.store import Store
 from ioc.topics import feed_topic
+from tests.backends import TEMPLATE
 from tests.factories import dossier, incident, payment
 from tests.processes import IngesterProcess, ingester_and_publisher, wait_for
 
@@ -197,12 +197,15 @@ async def test_a_row_asyncpg_cannot_encode_is_dead_lettered_and_the_batch_stored
 
 
 @pytest.fixture(scope="module")
-def edge_ingester(broker, postgres, tmp_path_factory):
-    dsn = postgres.create_database("edges")
+def edge_ingester(broker, postgres, pg_backend, tmp_path_factory):
+    dsn = postgres.create_database("edges", template=TEMPLATE)
     log_dir = tmp_path_factory.mktemp("edge")
-    with ingester_and_publisher(broker.url, broker.port, dsn, "edge", log_dir) as (ingester,
-                                                                                  client):
+    # one MQTT session per backend: the second would otherwise inherit the first one's queue
+    name = f"edge-{pg_backend.name}"
+    with ingester_and_publisher(broker.url, broker.port, dsn, name, log_dir) as (ingester,
+                                                                                client):
         yield ingester, client, dsn
+    postgres.drop_database("edges")
 
 
 async def _outcome(dsn: str, ids: list[str]) -> tuple[dict[str, dict], int, int]:
@@ -275,8 +278,7 @@ def test_a_retained_poison_message_does_not_stop_a_new_ingester(postgres, tmp_pa
     would stop every ingester that ever starts. (The project's broker refuses retained
     publishes on the feed topics; a broker without that rule, or a message retained before
     it, must still not stop anything.)"""
-    dsn = postgres.create_database("retained_poison")
-    asyncio.run(migrate(dsn))
+    dsn = postgres.create_database("retained_poison", template=TEMPLATE)
     with LocalMosquitto(tmp_path / "mq", identity_plugin=False) as own:
         client = paho.Client(CallbackAPIVersion.VERSION2, client_id="poison-publisher")
         client.connect("127.0.0.1", own.port)
@@ -308,6 +310,7 @@ def test_a_retained_poison_message_does_not_stop_a_new_ingester(postgres, tmp_pa
             client.loop_stop()
             client.disconnect()
             code = ingester.stop()
+        postgres.drop_database("retained_poison")
         assert code == 0, ingester.log()
         print(f"published {len(good) + 1} (1 retained poison), stored {len(rows)}, "
               f"dead-lettered 1 per ingester, lost 0; both ingesters kept running")

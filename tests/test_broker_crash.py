@@ -18,12 +18,12 @@ import time
 
 import pytest
 
-from ioc.db import migrate
 from ioc.local import LocalMosquitto
 from ioc.mqttwire import PROTOCOL_5
 from ioc.settings import MqttUrl
 from ioc.topics import feed_topic
 from simulators.fastpublish import FastPublisher
+from tests.backends import TEMPLATE
 from tests.processes import IngesterProcess, count_stored, payment_stream, stored_ids
 
 pytestmark = [pytest.mark.broker, pytest.mark.db, pytest.mark.slow]
@@ -66,8 +66,8 @@ async def _settled(dsn: str, expected: int, timeout: float = 120) -> None:
      "twice"],
 )
 async def test_kill_9_the_broker_mid_stream_loses_nothing(case, postgres, tmp_path):
-    dsn = postgres.create_database(f"crash_{abs(hash(case)) % 10**8}")
-    await migrate(dsn)
+    name = f"crash_{abs(hash(case)) % 10**8}"
+    dsn = postgres.create_database(name, template=TEMPLATE)
     broker = LocalMosquitto(tmp_path / "mq").start()
     ingesters = [IngesterProcess(broker.url, dsn, "crash-ingester", tmp_path).start()]
     try:
@@ -126,3 +126,4 @@ async def test_kill_9_the_broker_mid_stream_loses_nothing(case, postgres, tmp_pa
         for ingester in ingesters:
             ingester.stop()
         broker.stop()
+        postgres.drop_database(name)

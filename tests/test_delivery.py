@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 
 from ioc.db import migrate
-from ioc.local import LocalMosquitto, LocalPostgres
+from ioc.local import LocalMosquitto
 from tests.processes import (
     IngesterProcess,
     StreamPublisher,
@@ -45,17 +45,23 @@ def assert_exactly_once(dsn: str, events) -> None:
     print(f"published {len(expected)}, stored {rows} rows, {len(ids)} distinct")
 
 
-def test_kill_9_the_ingester_mid_stream_loses_nothing(broker, database, tmp_path):
+def test_kill_9_the_ingester_mid_stream_loses_nothing(broker, database, pg_backend, tmp_path):
     events = payment_stream(20_000)
-    ingester = IngesterProcess(broker.url, database, "kill9-ingester", tmp_path).start()
+    ingester = IngesterProcess(
+        broker.url, database, f"kill9-ingester-{pg_backend.name}", tmp_path
+    ).start()
     ingester.wait_ready()
-    publisher = StreamPublisher(broker.port, as_messages(events), client_id="kill9-pub")
+    publisher = StreamPublisher(
+        broker.port, as_messages(events), client_id=f"kill9-pub-{pg_backend.name}"
+    )
     publisher.start()
     wait_for(lambda: count_stored(database) >= 5_000, message="no progress before the kill")
     ingester.kill()  # whatever was received but not committed was never acknowledged
     killed_at = count_stored(database)
     publisher.finish()
-    restarted = IngesterProcess(broker.url, database, "kill9-ingester", tmp_path).start()
+    restarted = IngesterProcess(
+        broker.url, database, f"kill9-ingester-{pg_backend.name}", tmp_path
+    ).start()
     restarted.wait_ready()
     wait_for(
         lambda: count_stored(database) >= len(events),
@@ -68,18 +74,22 @@ def test_kill_9_the_ingester_mid_stream_loses_nothing(broker, database, tmp_path
     assert_exactly_once(database, events)
 
 
-def test_database_outage_is_waited_out_with_bounded_memory(broker, tmp_path):
+def test_database_outage_is_waited_out_with_bounded_memory(broker, pg_backend, tmp_path):
     events = payment_stream(20_000)
-    with LocalPostgres(tmp_path / "pg", durable=False) as pg:
+    with pg_backend.server("outage") as pg:
         import asyncio
 
         asyncio.run(migrate(pg.dsn))
         ingester = IngesterProcess(
-            broker.url, pg.dsn, "outage-ingester", tmp_path, IOC_INGEST_MAX_PENDING="2000"
+            broker.url,
+            pg.dsn,
+            f"outage-ingester-{pg_backend.name}",
+            tmp_path,
+            IOC_INGEST_MAX_PENDING="2000",
         ).start()
         ingester.wait_ready()
         publisher = StreamPublisher(
-            broker.port, as_messages(events), rate=2_000, client_id="outage-pub"
+            broker.port, as_messages(events), rate=2_000, client_id=f"outage-pub-{pg_backend.name}"
         )
         publisher.start()
         wait_for(lambda: count_stored(pg.dsn) >= 3_000)
@@ -118,13 +128,18 @@ def test_database_outage_is_waited_out_with_bounded_memory(broker, tmp_path):
         assert_exactly_once(pg.dsn, events)
 
 
-def test_broker_restart_mid_stream_loses_nothing(database, tmp_path):
+def test_broker_restart_mid_stream_loses_nothing(database, pg_backend, tmp_path):
     events = payment_stream(20_000)
     with LocalMosquitto(tmp_path / "mosquitto") as own_broker:
-        ingester = IngesterProcess(own_broker.url, database, "restart-ingester", tmp_path).start()
+        ingester = IngesterProcess(
+            own_broker.url, database, f"restart-ingester-{pg_backend.name}", tmp_path
+        ).start()
         ingester.wait_ready()
         publisher = StreamPublisher(
-            own_broker.port, as_messages(events), rate=4_000, client_id="restart-pub"
+            own_broker.port,
+            as_messages(events),
+            rate=4_000,
+            client_id=f"restart-pub-{pg_backend.name}",
         )
         publisher.start()
         wait_for(lambda: count_stored(database) >= 4_000)
@@ -140,17 +155,23 @@ def test_broker_restart_mid_stream_loses_nothing(database, tmp_path):
     assert_exactly_once(database, events)
 
 
-def test_two_ingesters_share_one_stream_without_duplicates(broker, database, tmp_path):
+def test_two_ingesters_share_one_stream_without_duplicates(broker, database, pg_backend, tmp_path):
     events = payment_stream(20_000)
     workers = [
         IngesterProcess(
-            broker.url, database, f"shared-{i}", tmp_path, IOC_INGEST_SHARED_GROUP="test-shared"
+            broker.url,
+            database,
+            f"shared-{i}-{pg_backend.name}",
+            tmp_path,
+            IOC_INGEST_SHARED_GROUP=f"test-shared-{pg_backend.name}",
         ).start()
         for i in (1, 2)
     ]
     for worker in workers:
         worker.wait_ready()
-    publisher = StreamPublisher(broker.port, as_messages(events), client_id="shared-pub")
+    publisher = StreamPublisher(
+        broker.port, as_messages(events), client_id=f"shared-pub-{pg_backend.name}"
+    )
     publisher.start()
     publisher.finish()
     wait_for(lambda: count_stored(database) >= len(events), timeout=90)
@@ -165,16 +186,22 @@ def test_two_ingesters_share_one_stream_without_duplicates(broker, database, tmp
     assert_exactly_once(database, events)
 
 
-def test_sigterm_during_a_database_outage_stops_promptly_and_loses_nothing(broker, tmp_path):
+def test_sigterm_during_a_database_outage_stops_promptly_and_loses_nothing(
+    broker, pg_backend, tmp_path
+):
     events = payment_stream(500)
-    with LocalPostgres(tmp_path / "pg", durable=False) as pg:
+    with pg_backend.server("outage") as pg:
         import asyncio
 
         asyncio.run(migrate(pg.dsn))
-        ingester = IngesterProcess(broker.url, pg.dsn, "sigterm-outage", tmp_path).start()
+        ingester = IngesterProcess(
+            broker.url, pg.dsn, f"sigterm-outage-{pg_backend.name}", tmp_path
+        ).start()
         ingester.wait_ready()
         pg.stop()
-        publisher = StreamPublisher(broker.port, as_messages(events), client_id="sigterm-pub")
+        publisher = StreamPublisher(
+            broker.port, as_messages(events), client_id=f"sigterm-pub-{pg_backend.name}"
+        )
         publisher.start()
         publisher.finish()
         wait_for(lambda: ingester.metrics()["ioc_ingest_write_retries_total"] > 0)
@@ -182,7 +209,9 @@ def test_sigterm_during_a_database_outage_stops_promptly_and_loses_nothing(broke
         assert ingester.stop() == 0, ingester.log()
         assert "batch left to the broker" in ingester.log()
         pg.start()
-        restarted = IngesterProcess(broker.url, pg.dsn, "sigterm-outage", tmp_path).start()
+        restarted = IngesterProcess(
+            broker.url, pg.dsn, f"sigterm-outage-{pg_backend.name}", tmp_path
+        ).start()
         restarted.wait_ready()
         wait_for(lambda: count_stored(pg.dsn) >= len(events), timeout=60)
         restarted.stop()

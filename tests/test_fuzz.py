@@ -68,12 +68,17 @@ def messages(draw: st.DrawFn) -> tuple[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def fuzz_ingester(broker, postgres, tmp_path_factory):
-    dsn = postgres.create_database("fuzz")
+def fuzz_ingester(broker, postgres, pg_backend, tmp_path_factory):
+    from tests.backends import TEMPLATE
+
+    dsn = postgres.create_database("fuzz", template=TEMPLATE)
     log_dir = tmp_path_factory.mktemp("fuzz")
-    with ingester_and_publisher(broker.url, broker.port, dsn, "fuzz", log_dir) as (ingester,
-                                                                                  client):
+    # one MQTT session per backend: the second would otherwise inherit the first one's queue
+    name = f"fuzz-{pg_backend.name}"
+    with ingester_and_publisher(broker.url, broker.port, dsn, name, log_dir) as (ingester,
+                                                                                client):
         yield ingester, client, dsn
+    postgres.drop_database("fuzz")
 
 
 def _accounted(dsn: str) -> tuple[int, int]:

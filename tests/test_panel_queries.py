@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,7 +27,6 @@ import pytest
 
 from ioc import rollups
 from ioc.calendar import is_working_day
-from ioc.db import migrate
 from ioc.models import VN_TZ, AgencyLevel, DossierChannel, DossierStatus, PaymentStatus
 from ioc.panelbench import (
     PanelQuery,
@@ -41,9 +40,11 @@ from ioc.panelbench import (
     load_dashboards,
     panel_queries,
 )
-from ioc.rollups import ROLLUPS, RollupRefresher, refresh
+from ioc.rollups import ROLLUPS, RollupRefresher, compare, refresh
 from ioc.store import Store
 from simulators.profiles import PROFILES
+from tests.backends import TEMPLATE
+from tests.conftest import wait_until
 from tests.factories import dossier, incident, payment
 from tests.test_roles import as_role
 
@@ -70,26 +71,31 @@ NOW = normal_afternoon(datetime.now(UTC))
 
 
 @pytest.fixture(scope="module")
-async def panels_db(postgres) -> dict[str, Any]:
-    """A migrated database with three simulated days up to NOW, rollups refreshed."""
-    dsn = postgres.create_database(f"panels_{os.getpid()}")
-    await migrate(dsn)
+async def panels_db(postgres) -> AsyncIterator[dict[str, Any]]:
+    """A migrated database with three simulated days up to NOW, rollups refreshed (and, on
+    TimescaleDB, every refresh policy run once after that)."""
+    name = f"panels_{os.getpid()}"
+    dsn = postgres.create_database(name, template=TEMPLATE)
     stored = await asyncio.to_thread(fill, dsn, days=3, scale=0.12, end=NOW, seed=5, parallel=False)
     conn = await asyncpg.connect(dsn)
     try:
         alerts = bool(await conn.fetchval("SELECT to_regclass('alerts_firing') IS NOT NULL"))
         alert_rows = alerts and await _write_alerts(conn)
-        await refresh(conn, margin=timedelta(0))
+        await refresh(conn, margin=timedelta(0), synchronous=True)
+        if await rollups.uses_continuous_aggregates(conn):
+            # what the scheduler does next: the history must survive the policies' runs
+            await rollups.run_refresh_policies(conn)
         districts = {p: await district_codes(conn, p) for p in PROVINCES}
     finally:
         await conn.close()
-    return {
+    yield {
         "dsn": dsn,
         "stored": stored,
         "alerts": alerts,
         "alert_rows": alert_rows,
         "districts": districts,
     }
+    postgres.drop_database(name)
 
 
 _FILLERS = {
@@ -275,13 +281,12 @@ async def test_the_grafana_role_cannot_read_raw_events_or_write_rollups(panels_d
             "SELECT * FROM dossier_events LIMIT 1",
             "SELECT * FROM dossiers LIMIT 1",
             "SELECT * FROM rollup_watermarks",
-            "DELETE FROM payment_events_1m",
-            "INSERT INTO dossier_events_1h SELECT * FROM dossier_events_1h",
         ):
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
                 await conn.execute(statement)
     finally:
         await conn.close()
+    # and writes no rollup: tests/test_roles.py
 
 
 async def test_timeseries_are_filled_across_the_range(panels_db):
@@ -350,7 +355,7 @@ async def test_late_rate_follows_the_portals_formula(database, db):
         await store.write(events, [])
     finally:
         await store.close()
-    await refresh(db, margin=timedelta(0))
+    await refresh(db, margin=timedelta(0), synchronous=True)
     row = await db.fetchrow(
         "SELECT * FROM dossier_period_kpis('ba-ria-vung-tau', NULL, $1, $2)", start, now
     )
@@ -383,7 +388,7 @@ async def test_late_rate_follows_the_portals_formula(database, db):
 
 
 # --------------------------------------------------------------------------------------------
-# The refresher (plain PostgreSQL)
+# Refreshing: on both backends, then the plain-PostgreSQL refresher's own mechanics
 # --------------------------------------------------------------------------------------------
 
 
@@ -397,114 +402,179 @@ async def _snapshot(conn: asyncpg.Connection) -> dict[str, list[tuple]]:
     }
 
 
-async def test_refresh_is_incremental_idempotent_and_sees_late_events(database, db, monkeypatch):
-    base = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=5)
-    first = [payment(occurred_at=base + timedelta(minutes=i)) for i in range(10)]
-    store = Store(as_role(database, "ioc_ingester"))
-    try:
-        await store.write(first, [])
-        result = await refresh(db, margin=timedelta(0))
-        assert result.touched_hours["payment_events"] == 1
-        rows = await db.fetch("SELECT * FROM payment_gateways_1h")
-        assert [(r["payments"], r["succeeded"]) for r in rows] == [(10, 10)]
-        again = await refresh(db, margin=timedelta(0))
-        assert again.touched_hours["payment_events"] == 0
-        snapshot = await _snapshot(db)
+async def assert_rollups_equal_raw(conn: asyncpg.Connection) -> None:
+    for comparison in await compare(conn) + await compare(conn, in_progress=True):
+        assert comparison.equal, str(comparison)
 
-        # a late event for the old hour, a redelivered one, and a new hour
-        late = payment(
-            occurred_at=base + timedelta(minutes=30),
-            status=PaymentStatus.FAILED,
-            error_code="TIMEOUT",
-        )
-        await store.write([late, first[0], payment(occurred_at=base + timedelta(hours=2))], [])
-        result = await refresh(db, margin=timedelta(0))
-        assert result.touched_hours["payment_events"] == 2
-        hourly = {
-            r["bucket"]: (r["payments"], r["succeeded"], r["failed"])
-            for r in await db.fetch("SELECT * FROM payment_gateways_1h")
-        }
-        assert hourly == {base: (11, 10, 1), base + timedelta(hours=2): (1, 1, 0)}
-        failures = await db.fetch("SELECT error_code, failures FROM payment_failures_1h")
-        assert [tuple(r) for r in failures] == [("TIMEOUT", 1)]
-        assert (await _snapshot(db)) != snapshot
+
+async def _write(dsn: str, events: list) -> None:
+    store = Store(as_role(dsn, "ioc_ingester"))
+    try:
+        await store.write(events, [])
     finally:
         await store.close()
 
-    # the same as a rebuild from scratch, which recomputes with one join, not hour by hour
+
+async def test_a_refresh_brings_late_redelivered_and_new_events_into_the_rollups(database, db):
+    base = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=5)
+    first = [payment(occurred_at=base + timedelta(minutes=i)) for i in range(10)]
+    await _write(database, first)
+    await refresh(db, margin=timedelta(0), synchronous=True)
+    rows = await db.fetch("SELECT * FROM payment_gateways_1h")
+    assert [(r["payments"], r["succeeded"]) for r in rows] == [(10, 10)]
+    await refresh(db, margin=timedelta(0), synchronous=True)
+    snapshot = await _snapshot(db)
+
+    # a late event for the old hour, a redelivered one, and a new hour
+    late = payment(
+        occurred_at=base + timedelta(minutes=30), status=PaymentStatus.FAILED, error_code="TIMEOUT"
+    )
+    await _write(database, [late, first[0], payment(occurred_at=base + timedelta(hours=2))])
+    await refresh(db, margin=timedelta(0), synchronous=True)
+    hourly = {
+        r["bucket"]: (r["payments"], r["succeeded"], r["failed"])
+        for r in await db.fetch("SELECT * FROM payment_gateways_1h")
+    }
+    assert hourly == {base: (11, 10, 1), base + timedelta(hours=2): (1, 1, 0)}
+    failures = await db.fetch("SELECT error_code, failures FROM payment_failures_1h")
+    assert [tuple(r) for r in failures] == [("TIMEOUT", 1)]
+    assert (await _snapshot(db)) != snapshot
+    await assert_rollups_equal_raw(db)
+
+
+async def test_the_ingester_role_can_refresh(database, db):
+    await _write(database, [dossier(), incident(), payment()])
+    conn = await asyncpg.connect(as_role(database, "ioc_ingester"))
+    try:
+        result = await refresh(conn, margin=timedelta(0))
+        assert not result.skipped
+    finally:
+        await conn.close()
+    if result.mode == "postgresql":
+        assert await db.fetchval("SELECT sum(events) FROM incident_events_1m") == 1
+    # TimescaleDB: the events are above the watermark, real-time aggregation shows them
+    await assert_rollups_equal_raw(db)
+
+
+async def test_the_background_refresher_brings_a_late_event_into_a_complete_bucket(database, db):
+    """A late event for a bucket already materialised (TimescaleDB) or computed (plain)
+    reaches the rollups through the running refresher alone, within seconds."""
+    now = datetime.now(UTC)
+    hours_ago = now - timedelta(hours=3)
+    report = incident(
+        occurred_at=hours_ago, reported_at=hours_ago, due_at=now + timedelta(days=5)
+    )
+    await _write(database, [report])
+    await refresh(db, margin=timedelta(0), synchronous=True)
+    if await rollups.uses_continuous_aggregates(db):
+        await rollups.run_refresh_policies(db)  # as the scheduler: the watermark moves to now
+    assert await db.fetchval("SELECT sum(received) FROM incident_events_1h") == 1
+    late = incident(
+        occurred_at=hours_ago + timedelta(minutes=5),
+        reported_at=hours_ago,
+        due_at=now + timedelta(days=5),
+    )
+    async with RollupRefresher(database.replace("postgres@", "ioc_ingester@"), interval=0.2) as r:
+        await _write(database, [late])
+        for _ in range(300):
+            if await db.fetchval("SELECT sum(received) FROM incident_events_1h") == 2:
+                break
+            await asyncio.sleep(0.1)
+        assert r.refreshes >= 1 and r._last_error is None, r._last_error
+    assert await db.fetchval("SELECT sum(received) FROM incident_events_1h") == 2
+    await assert_rollups_equal_raw(db)
+
+
+async def test_the_refresher_refreshes_once_more_as_the_ingester_stops(database, db):
+    """Rows committed after its last turn still reach the rollups: a stopped stack's wall
+    screens show everything stored."""
+    now = datetime.now(UTC)
+    await _write(database, [payment(occurred_at=now - timedelta(hours=1))])
+    await refresh(db, margin=timedelta(0), synchronous=True)
+    if await rollups.uses_continuous_aggregates(db):
+        await rollups.run_refresh_policies(db)  # the watermark past the next event's hour
+    async with RollupRefresher(as_role(database, "ioc_ingester"), interval=3600) as refresher:
+
+        async def first_turn_done() -> bool:  # its first turn, at start
+            return refresher.refreshes > 0
+
+        await wait_until(first_turn_done)
+        await _write(database, [payment(occurred_at=now - timedelta(hours=2))])
+    for _ in range(300):  # TimescaleDB: the policy it started runs in the background
+        if await db.fetchval("SELECT sum(payments) FROM payment_sectors_1h") == 2:
+            break
+        await asyncio.sleep(0.1)
+    await assert_rollups_equal_raw(db)
+
+
+async def test_the_refresher_survives_a_database_without_the_rollups(empty_database):
+    dsn = empty_database
+    async with RollupRefresher(dsn, interval=0.02) as refresher:
+        await asyncio.sleep(0.2)
+        assert refresher.refreshes == 0
+        assert refresher._last_error and "rollups do not exist" in refresher._last_error
+
+
+@pytest.mark.plain_postgresql
+async def test_the_plain_refresher_is_incremental_and_a_rebuild_gives_the_same(database, db):
+    base = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=5)
+    first = [payment(occurred_at=base + timedelta(minutes=i)) for i in range(10)]
+    await _write(database, first)
+    result = await refresh(db, margin=timedelta(0))
+    assert result.touched_hours["payment_events"] == 1
+    again = await refresh(db, margin=timedelta(0))
+    assert again.touched_hours["payment_events"] == 0
+    await _write(database, [payment(occurred_at=base + timedelta(hours=2)), first[0]])
+    result = await refresh(db, margin=timedelta(0))
+    assert result.touched_hours["payment_events"] == 1  # the redelivered one was not stored
+
+    # the same as a rebuild from scratch
     incremental = await _snapshot(db)
     for rollup in ROLLUPS:
         await db.execute(f"TRUNCATE {rollup.name}")
     await db.execute("TRUNCATE rollup_watermarks")
-    monkeypatch.setattr(rollups, "PER_HOUR_LIMIT", 0)
     await refresh(db, margin=timedelta(0))
     assert await _snapshot(db) == incremental
 
 
-async def test_the_ingester_role_can_refresh_and_a_second_refresher_waits_its_turn(database):
-    store = Store(database)
-    try:
-        await store.write([dossier(), incident(), payment()], [])
-    finally:
-        await store.close()
+@pytest.mark.plain_postgresql
+async def test_a_second_plain_refresher_waits_its_turn(database):
+    await _write(database, [dossier(), incident(), payment()])
     holder = await asyncpg.connect(database)
     conn = await asyncpg.connect(as_role(database, "ioc_ingester"))
     try:
-        await holder.execute("SELECT pg_advisory_lock($1)", 0x10C_0005)
+        await holder.execute("SELECT pg_advisory_lock($1)", rollups._LOCK_KEY)
         assert (await refresh(conn, margin=timedelta(0))).skipped
-        await holder.execute("SELECT pg_advisory_unlock($1)", 0x10C_0005)
-        result = await refresh(conn, margin=timedelta(0))
-        assert not result.skipped
-        assert await conn.fetchval("SELECT sum(events) FROM incident_events_1m") == 1
+        await holder.execute("SELECT pg_advisory_unlock($1)", rollups._LOCK_KEY)
+        assert not (await refresh(conn, margin=timedelta(0))).skipped
+        assert await holder.fetchval("SELECT sum(events) FROM incident_events_1m") == 1
     finally:
         await holder.close()
         await conn.close()
 
 
+@pytest.mark.plain_postgresql
 async def test_an_open_write_transaction_holds_the_watermark_back(database, db):
-    writer = await asyncpg.connect(database)
+    writer = await asyncpg.connect(as_role(database, "ioc_ingester"))
     try:
         transaction = writer.transaction()
         await transaction.start()
-        await writer.execute(
-            "INSERT INTO rollup_watermarks VALUES ('probe', now(), now())"
-        )  # any write gives the transaction an xid, as Store.write's COPY does
+        # any write gives the transaction an xid, as Store.write's COPY does
+        await writer.execute("CREATE TEMP TABLE probe (x int)")
+        await writer.execute("INSERT INTO probe VALUES (1)")
         began = await writer.fetchval("SELECT now()")
-        await refresh(db, margin=timedelta(0))
-        marks = await db.fetch("SELECT ingested_until FROM rollup_watermarks")
-        assert marks and all(m["ingested_until"] <= began for m in marks)
+        # as the ingester (who sees its own role's transactions), and as the owner
+        for role in ("ioc_ingester", "postgres"):
+            conn = await asyncpg.connect(as_role(database, role))
+            try:
+                await refresh(conn, margin=timedelta(0))
+            finally:
+                await conn.close()
+            marks = await db.fetch("SELECT ingested_until FROM rollup_watermarks")
+            assert marks and all(m["ingested_until"] <= began for m in marks), role
         await transaction.rollback()
     finally:
         await writer.close()
-
-
-async def test_the_background_refresher_keeps_the_rollups_current(database, db):
-    async with RollupRefresher(database, interval=0.05) as refresher:
-        store = Store(database)
-        try:
-            now = datetime.now(UTC)
-            report = incident(
-                occurred_at=now - timedelta(minutes=1),
-                reported_at=now - timedelta(hours=1),
-                due_at=now + timedelta(days=5),
-            )
-            await store.write([report], [])
-        finally:
-            await store.close()
-        for _ in range(200):
-            if await db.fetchval("SELECT count(*) FROM incident_events_1h"):
-                break
-            await asyncio.sleep(0.05)
-        assert refresher.refreshes >= 1
-    assert await db.fetchval("SELECT sum(received) FROM incident_events_1h") == 1
-
-
-async def test_the_refresher_survives_a_database_without_the_rollups(postgres):
-    dsn = postgres.create_database(f"empty_{os.getpid()}_{uuid.uuid4().hex[:6]}")
-    async with RollupRefresher(dsn, interval=0.02) as refresher:
-        await asyncio.sleep(0.2)
-        assert refresher.refreshes == 0
-        assert refresher._last_error and "rollups do not exist" in refresher._last_error
 
 
 # --------------------------------------------------------------------------------------------

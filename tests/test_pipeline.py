@@ -257,11 +257,11 @@ async def test_malformed_payloads_are_dead_lettered_with_the_field(ingester, pub
     assert ingester.stats.dead_lettered == len(BAD_MESSAGES)
 
 
-async def test_migrations_apply_twice_on_empty_and_on_filled(postgres):
-    dsn = postgres.create_database("migrate_twice")
+async def test_migrations_apply_twice_on_empty_and_on_filled(empty_database):
+    dsn = empty_database
     first = await migrate(dsn)
-    assert first and first[0].startswith("0001")
-    assert await migrate(dsn) == []
+    assert first.applied and first.applied[0].startswith("0001")
+    assert (await migrate(dsn)).applied == []
     conn = await asyncpg.connect(dsn)
     try:
         event = payment()
@@ -270,7 +270,7 @@ async def test_migrations_apply_twice_on_empty_and_on_filled(postgres):
             f"({', '.join(f'${i + 1}' for i in range(len(event.columns())))})",
             *event.row(),
         )
-        assert await migrate(dsn) == []
+        assert (await migrate(dsn)).applied == []
         assert await conn.fetchval("SELECT count(*) FROM payment_events") == 1
         assert await conn.fetchval("SELECT count(*) FROM districts") == sum(
             len(p.districts) for p in PROVINCES.values()

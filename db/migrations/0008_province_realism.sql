@@ -644,8 +644,8 @@ $$;
 
 GRANT SELECT, INSERT, UPDATE ON payments TO ioc_ingester;
 GRANT SELECT ON display_names, province_targets, service_index_criteria TO ioc_ingester;
-GRANT SELECT, INSERT, DELETE ON payment_sectors_1h, payment_methods_1h, payment_gateways_1h,
-    payment_failures_1h, dossier_sectors_1h TO ioc_ingester;
+-- the rollups: no write right for the ingester, whose refresher recomputes them only through
+-- the owner's functions of 0007_rollup_refresh.sql
 
 GRANT SELECT ON payments, payment_pending, display_names, province_targets,
     service_index_criteria, province_payment_kpis TO ioc_alerter;

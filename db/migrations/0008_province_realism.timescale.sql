@@ -2,8 +2,10 @@
 -- present, statement by statement, outside a transaction), as 0005_dashboards.timescale.sql:
 -- each rollup table of 0008 becomes a continuous aggregate of the same name and columns, with
 -- the expressions of ioc/rollups.py (tests/test_dashboards.py checks that they agree), real-time
--- aggregation on, refreshed every 10 minutes over the last 7 days like the other hourly
--- aggregates (``ioc db refresh-rollups`` refreshes everything).
+-- aggregation on, with the refresh policy of the other hourly aggregates
+-- (0007_rollup_refresh.timescale.sql): every 10 minutes over the last 400 days (the raw
+-- events' retention, never further), ending a minute before now, so every complete bucket is
+-- materialised and the bucket in progress is read from the raw rows.
 
 DROP TABLE dossier_sectors_1h;
 CREATE MATERIALIZED VIEW dossier_sectors_1h
@@ -97,16 +99,16 @@ WHERE status = 'failed'
 GROUP BY bucket, province, district, gateway, method, error_code
 WITH DATA;
 
-SELECT add_continuous_aggregate_policy('dossier_sectors_1h', start_offset => INTERVAL '7 days',
-    end_offset => INTERVAL '1 hour', schedule_interval => INTERVAL '10 minutes');
-SELECT add_continuous_aggregate_policy('payment_sectors_1h', start_offset => INTERVAL '7 days',
-    end_offset => INTERVAL '1 hour', schedule_interval => INTERVAL '10 minutes');
-SELECT add_continuous_aggregate_policy('payment_methods_1h', start_offset => INTERVAL '7 days',
-    end_offset => INTERVAL '1 hour', schedule_interval => INTERVAL '10 minutes');
-SELECT add_continuous_aggregate_policy('payment_gateways_1h', start_offset => INTERVAL '7 days',
-    end_offset => INTERVAL '1 hour', schedule_interval => INTERVAL '10 minutes');
-SELECT add_continuous_aggregate_policy('payment_failures_1h', start_offset => INTERVAL '7 days',
-    end_offset => INTERVAL '1 hour', schedule_interval => INTERVAL '10 minutes');
+SELECT add_continuous_aggregate_policy('dossier_sectors_1h', start_offset => INTERVAL '400 days',
+    end_offset => INTERVAL '1 minute', schedule_interval => INTERVAL '10 minutes');
+SELECT add_continuous_aggregate_policy('payment_sectors_1h', start_offset => INTERVAL '400 days',
+    end_offset => INTERVAL '1 minute', schedule_interval => INTERVAL '10 minutes');
+SELECT add_continuous_aggregate_policy('payment_methods_1h', start_offset => INTERVAL '400 days',
+    end_offset => INTERVAL '1 minute', schedule_interval => INTERVAL '10 minutes');
+SELECT add_continuous_aggregate_policy('payment_gateways_1h', start_offset => INTERVAL '400 days',
+    end_offset => INTERVAL '1 minute', schedule_interval => INTERVAL '10 minutes');
+SELECT add_continuous_aggregate_policy('payment_failures_1h', start_offset => INTERVAL '400 days',
+    end_offset => INTERVAL '1 minute', schedule_interval => INTERVAL '10 minutes');
 
 -- Grafana reads the aggregates, the ingester no longer writes them (their tables' grants went
 -- with the tables)

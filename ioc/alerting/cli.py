@@ -44,9 +44,9 @@ def _settings(ctx: click.Context):
 
 
 def _dsn(settings) -> str:
-    from ioc.cli import _require_database
+    from ioc.cli import require_reachable_database
 
-    return _require_database(settings)
+    return require_reachable_database(settings)
 
 
 def _local(moment: datetime | None) -> str:
