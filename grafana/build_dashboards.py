@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ioc.names import DISPLAY_NAMES
+from ioc.domain.names import DISPLAY_NAMES
 
 OUT_DIR = Path(__file__).resolve().parent / "dashboards"
 DATASOURCE = {"type": "grafana-postgresql-datasource", "uid": "ioc-timescaledb"}
@@ -42,7 +42,7 @@ LOCAL_DAY = "date_bin(INTERVAL '1 day', bucket, TIMESTAMPTZ '2000-01-01 00:00:00
 
 # --------------------------------------------------------------------------------------------
 # Vietnamese names for the codes stored in the events: the display_names table (loaded by
-# `ioc db migrate` from ioc/names.py), read in SQL so bar charts, pie charts and tables all
+# `ioc db migrate` from ioc/domain/names.py), read in SQL so bar charts, pie charts and tables all
 # show them
 # --------------------------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """Errors a user can fix, each said in one line: what is wrong, and what to do.
 
-The command line (``ioc.cli``) prints ``str(error)`` of any of these as one line and exits 1,
+The command line (``ioc.cli.root``) prints ``str(error)`` of any of these as one line and exits 1,
 with no traceback (``--log-level DEBUG`` logs the traceback too). Lower-level errors are mapped
 into them where they happen (``raise Mapped(...) from exc``), so that nothing above that
 boundary sees an asyncpg or OS error:
@@ -10,7 +10,7 @@ boundary sees an asyncpg or OS error:
     │   │                        the URL with its password hidden, the cause, what to do)
     │   └── DatabaseUnreachable  PostgreSQL
     └── TimescaleDBRefused       IOC_TIMESCALEDB cannot be honoured on this server or database
-                                 (ioc/db.py)
+                                 (ioc/storage/migrations.py)
 
 Another kind of server (the broker), a port or a file gets its own subclass of
 ``CannotConnect`` (or of ``IocError``) and its mapping function in ``ioc/connect.py``.

@@ -1,6 +1,6 @@
 """Event models: the one definition of every feed's payload.
 
-The simulators build these models, the ingester parses them (see ``ioc.boundary``) and the
+The simulators build these models, the ingester parses them (see ``ioc.ingest.boundary``) and the
 store maps them to rows with ``Event.row()``; the SQL column lists are checked against
 ``Event.columns()`` by the tests, so there is no second copy of the fields anywhere.
 
@@ -56,7 +56,7 @@ def _storable(value: datetime) -> datetime:
 class Deadline:
     """Marks a datetime field that lies ahead of the event by nature (a due date): the
     boundary bounds it by ``IOC_INGEST_MAX_DEADLINE_DAYS``, not by the future limit of the
-    instants that have happened (see ``ioc.boundary.TimeLimits``)."""
+    instants that have happened (see ``ioc.ingest.boundary.TimeLimits``)."""
 
 
 Moment = Annotated[AwareDatetime, AfterValidator(_storable)]

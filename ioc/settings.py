@@ -15,7 +15,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
-    from ioc.boundary import TimeLimits
+    from ioc.ingest.boundary import TimeLimits
 
 
 def default_state_dir() -> Path:
@@ -85,7 +85,7 @@ class Settings(BaseSettings):
 
     ingest_client: Literal["fast", "paho"] = Field(
         default="fast",
-        description="MQTT receive path: fast (asyncio + ioc.mqttwire) or paho (paho-mqtt).",
+        description="MQTT receive path: fast (asyncio + ioc.mqtt.wire) or paho (paho-mqtt).",
     )
     ingest_client_id: str = Field(
         default="ioc-ingester-1",
@@ -168,7 +168,7 @@ class Settings(BaseSettings):
         return value
 
     def time_limits(self) -> TimeLimits:
-        from ioc.boundary import TimeLimits
+        from ioc.ingest.boundary import TimeLimits
 
         return TimeLimits(
             earliest=self.ingest_earliest,

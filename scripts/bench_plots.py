@@ -1,6 +1,6 @@
 """The BENCHMARKS.md plots: rows/s against ingest workers, latency against offered rate.
 
-Runs the measurements one after another (never two at once) through ``ioc.bench.measure`` on
+Runs the measurements one after another (never two at once) through ``ioc.tools.bench.measure`` on
 fresh local Mosquitto and PostgreSQL servers, prints the figures, and writes
 ``docs/bench/rows_vs_workers.png`` and ``docs/bench/latency_vs_rate.png``.
 
@@ -18,7 +18,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from ioc.bench import Figures, measure
+from ioc.tools.bench import Figures, measure
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "bench"
 

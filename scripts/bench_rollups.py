@@ -7,7 +7,7 @@ On fresh local servers (a durable PostgreSQL of the chosen backend, a Mosquitto)
 migrate``, ``ioc ingest`` as ``ioc_ingester`` with its rollup refresher every ``--refresh``
 seconds, ``ioc-sim backfill``; prints the storing rate, the CPU seconds of the ingester and of
 every PostgreSQL process while the events were stored, how long after the last row every rollup
-equalled the same aggregate over the raw rows (``ioc.rollups.compare``, what ``ioc db
+equalled the same aggregate over the raw rows (``ioc.storage.rollups.compare``, what ``ioc db
 check-rollups`` prints), and the comparison; ``--policies`` then runs every TimescaleDB refresh
 policy once more and compares again.
 """
@@ -26,10 +26,10 @@ from pathlib import Path
 import asyncpg
 import psutil
 
-from ioc import rollups
-from ioc.db import migrate
-from ioc.local import LocalMosquitto, LocalPostgres, free_port
 from ioc.models import EVENT_TYPES
+from ioc.storage import rollups
+from ioc.storage.migrations import migrate
+from ioc.tools.local import LocalMosquitto, LocalPostgres, free_port
 
 
 def postgres_cpu(pg: LocalPostgres) -> float:

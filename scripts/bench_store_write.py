@@ -6,7 +6,7 @@ Starts a durable local PostgreSQL in a temporary directory, migrates a fresh dat
 round, and writes the simulated events of three provinces in batches over one connection, as
 one ingester writer does. Prints events/s and microseconds per event for each round (wall
 time, commits included). Used for the cost of the event_ids claim (README, Delivery
-guarantees); it runs against any version of ``ioc.store``.
+guarantees); it runs against any version of ``ioc.ingest.store``.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ioc.db import migrate
-from ioc.local import LocalPostgres
-from ioc.store import Store
+from ioc.ingest.store import Store
+from ioc.storage.migrations import migrate
+from ioc.tools.local import LocalPostgres
 from simulators.engine import Simulation
 from simulators.profiles import PROFILES
 

@@ -23,7 +23,7 @@ fi
 
 # The broker's identity plugin (mosquitto/plugin/ioc_identity.c: client ids bound to
 # accounts, no retained feed messages), loaded by every broker the project starts
-# (ioc/local.py) and built into the compose image by mosquitto/Dockerfile.
+# (ioc/tools/local.py) and built into the compose image by mosquitto/Dockerfile.
 plugin_src=mosquitto/plugin/ioc_identity.c
 plugin_so=mosquitto/plugin/ioc_identity.so
 if [ ! -f "$plugin_so" ] || [ "$plugin_src" -nt "$plugin_so" ]; then

@@ -7,10 +7,10 @@ events to the broker (and again after a reconnect, what a crashed broker may hav
 a running simulator.
 """
 
+from ioc.mqtt.client import PublisherClosed
+from ioc.mqtt.publisher import FastPublisher, PublisherRefused
 from simulators.engine import SCENARIOS, Scenario, Simulation
-from simulators.fastpublish import FastPublisher, PublisherRefused
 from simulators.profiles import PROFILES, ProvinceProfile
-from simulators.publisher import PublisherClosed
 
 __all__ = [
     "PROFILES",

@@ -31,13 +31,13 @@ from rich.progress import (
 )
 
 from ioc.models import VN_TZ
-from ioc.mqttwire import PROTOCOL_5
+from ioc.mqtt.client import default_client_id
+from ioc.mqtt.publisher import DEFAULT_MAX_BACKLOG, FastPublisher, PublisherRefused
+from ioc.mqtt.wire import PROTOCOL_5
 from ioc.settings import MqttUrl, Settings
 from simulators.control import ScenarioCommand, listen, send
 from simulators.engine import SCENARIOS, Simulation
-from simulators.fastpublish import DEFAULT_MAX_BACKLOG, FastPublisher, PublisherRefused
 from simulators.profiles import PROFILES, ProvinceProfile
-from simulators.publisher import default_client_id
 from simulators.runner import LiveRun, RunStats, SystemClock, backfill
 
 console = Console(stderr=True)

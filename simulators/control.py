@@ -20,9 +20,9 @@ import aiomqtt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ioc import topics
+from ioc.mqtt.client import make_client
 from ioc.settings import MqttUrl
 from simulators.engine import Scenario, Simulation
-from simulators.publisher import make_client
 
 log = logging.getLogger(__name__)
 

@@ -43,7 +43,8 @@ from statistics import NormalDist
 from typing import Any, TypeVar
 from uuid import UUID
 
-from ioc.geo import District
+from ioc.domain.geo import District
+from ioc.domain.names import ERROR_CODES
 from ioc.models import (
     VN_TZ,
     AgencyLevel,
@@ -62,7 +63,6 @@ from ioc.models import (
     PaymentStatus,
     ReportChannel,
 )
-from ioc.names import ERROR_CODES
 from simulators import patterns
 from simulators.patterns import BUCKET_MS
 from simulators.profiles import (
@@ -606,7 +606,7 @@ _METHOD_ERRORS: dict[PaymentMethod, tuple[tuple[str, float], ...]] = {
     M.E_WALLET: (("WALLET_INSUFFICIENT_BALANCE", 0.35), ("WALLET_AUTH_FAILED", 0.2),
                  ("TIMEOUT", 0.25), ("USER_CANCELLED", 0.2)),
 }
-"""How each method fails (assumption; every code is one ``ioc.names.ERROR_CODES`` allows for
+"""How each method fails (assumption; every code is one ``ioc.domain.names.ERROR_CODES`` allows for
 the method, which the tests check)."""
 
 _PENDING_FAILURES = (("PENDING_EXPIRED", 0.6), ("TIMEOUT", 0.25), ("BANK_ERROR", 0.15))

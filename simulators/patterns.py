@@ -2,7 +2,7 @@
 
 Each feed's arrival rate is ``per_day x shape(kind of day, time of day) x multiplier`` and is
 held constant over 15-minute buckets (the engine draws exact Poisson arrivals bucket by
-bucket). The kind of day comes from the working calendar (``ioc.calendar``): a working day
+bucket). The kind of day comes from the working calendar (``ioc.domain.calendar``): a working day
 (Monday to Friday, or a Saturday worked in exchange for a bridge day), an ordinary Saturday,
 a Sunday, or a holiday (Tết, 30/4, 2/9, ..., their make-up and bridge days), which looks like
 a Sunday. A ``DayTable`` holds 96 bucket weights per kind of day, normalised so that an
@@ -23,7 +23,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 
-from ioc.calendar import DayKind
+from ioc.domain.calendar import DayKind
 from simulators.worktime import DAY_MS, LOCAL_OFFSET_MS, MINUTE_MS, kind_of
 
 BUCKET_MS = 15 * MINUTE_MS

@@ -1,7 +1,7 @@
 """Province profiles: the loads, shares and targets the simulator reproduces, with their sources.
 
 A ``ProvinceProfile`` says how much of each feed a province produces at ``scale = 1``, the
-shares it lands on (its targets: ``ioc.targets``, published figures or stated assumptions, so
+shares it lands on (its targets: ``ioc.domain.targets``, published figures or stated assumptions, so
 the wall screens judge the simulated province by the same figures), and how its agencies,
 procedure sectors (lĩnh vực), districts, payment gateways and report categories differ from
 each other. The engine draws every event so that, over whole weeks, the generated data lands on
@@ -31,10 +31,10 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ioc.geo import PROVINCES, Province
+from ioc.domain.geo import PROVINCES, Province
+from ioc.domain.names import GATEWAYS
+from ioc.domain.targets import TARGETS
 from ioc.models import AgencyLevel, IncidentCategory, PaymentChannel, PaymentMethod, ReportChannel
-from ioc.names import GATEWAYS
-from ioc.targets import TARGETS
 from simulators.weather import Climate
 
 
@@ -67,7 +67,7 @@ class Procedure:
     weight: float
     """Relative share of the province's dossiers."""
     sector: str
-    """Its sector (lĩnh vực), a code of ``ioc.names.DOSSIER_SECTORS``."""
+    """Its sector (lĩnh vực), a code of ``ioc.domain.names.DOSSIER_SECTORS``."""
     fee_vnd: int = 0
     """Fee (phí/lệ phí) in VND; 0 when the procedure is free."""
     fee_max_vnd: int = 0
@@ -582,7 +582,7 @@ _FROM_TARGETS = (
     "dossier_satisfaction", "online_payment_rate", "utility_online_share",
     "payment_success_rate", "incident_on_time_rate", "incident_satisfaction",
 )
-"""The profile fields that are the province's targets (``ioc.targets``)."""
+"""The profile fields that are the province's targets (``ioc.domain.targets``)."""
 
 
 def _profile(code: str, abbr: str, platform: str, **kwargs: object) -> ProvinceProfile:

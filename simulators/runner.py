@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from ioc.models import VN_TZ
+from ioc.mqtt.publisher import FastPublisher
 from ioc.topics import feed_topic
 from simulators.control import ScenarioCommand
 from simulators.engine import Scenario, Simulation
-from simulators.fastpublish import FastPublisher
 
 log = logging.getLogger(__name__)
 

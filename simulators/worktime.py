@@ -7,7 +7,7 @@ weekday or time of day is plain integer arithmetic.
 
 Working time is what a deadline counts (``OFFICE``): 07:30-11:30 and 13:30-17:00 local time
 (7.5 hours a day) on working days, which are Monday to Friday except public holidays, their
-make-up days and bridge days, plus the Saturdays worked in exchange (``ioc.calendar``). Some
+make-up days and bridge days, plus the Saturdays worked in exchange (``ioc.domain.calendar``). Some
 agencies also work outside it (``WorkCalendar``): one-stop desks open on Saturday mornings
 (``SATURDAY_DESK``), back offices that stay late (``EXTENDED``). Their work is counted on their
 own calendar; deadlines always on ``OFFICE``.
@@ -19,7 +19,7 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from ioc.calendar import DayKind, day_kind, schedule
+from ioc.domain.calendar import DayKind, day_kind, schedule
 
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000

@@ -1,8 +1,8 @@
 """The database backends the tests run on, and the run's account of them.
 
-- ``postgresql``: plain PostgreSQL, the embedded default (``ioc.local.postgres_bin_dir``);
+- ``postgresql``: plain PostgreSQL, the embedded default (``ioc.tools.local.postgres_bin_dir``);
 - ``timescaledb``: a PostgreSQL whose installation holds TimescaleDB
-  (``ioc.local.timescaledb_bin_dir``), started with it preloaded.
+  (``ioc.tools.local.timescaledb_bin_dir``), started with it preloaded.
 
 ``IOC_TEST_TIMESCALEDB`` decides about the second: ``auto`` (default) uses it when this machine
 has one and says in one line when it has not; ``required`` (CI) makes its absence an error;
@@ -30,8 +30,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from ioc.db import migrate
-from ioc.local import LocalPostgres, LocalServiceError, postgres_bin_dir, timescaledb_bin_dir
+from ioc.storage.migrations import migrate
+from ioc.tools.local import LocalPostgres, LocalServiceError, postgres_bin_dir, timescaledb_bin_dir
 
 TEMPLATE = "ioc_template"
 MODE_VARIABLE = "IOC_TEST_TIMESCALEDB"

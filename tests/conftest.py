@@ -26,13 +26,13 @@ import aiomqtt
 import asyncpg
 import pytest
 
-from ioc.fastmqtt import FastSource
-from ioc.ingester import Ingester
-from ioc.local import LocalMosquitto, LocalPostgres
-from ioc.mqtt import PahoSource
-from ioc.service import run_ingester
+from ioc.ingest.ingester import Ingester
+from ioc.ingest.service import run_ingester
+from ioc.ingest.store import Store
+from ioc.mqtt.paho import PahoSource
+from ioc.mqtt.subscriber import FastSource
 from ioc.settings import MqttUrl
-from ioc.store import Store
+from ioc.tools.local import LocalMosquitto, LocalPostgres
 from ioc.topics import FEED_FILTER
 from tests import backends
 from tests.backends import Backend

@@ -19,14 +19,14 @@ import paho.mqtt.client as paho
 import psutil
 from paho.mqtt.enums import CallbackAPIVersion
 
-from ioc.local import free_port
 from ioc.models import EVENT_TYPES, Event
+from ioc.tools.local import free_port
 from ioc.topics import feed_topic
 from tests.factories import payment
 
 
 class IngesterProcess:
-    """``python -m ioc.cli ingest`` with its own environment, log file and metrics port."""
+    """``python -m ioc.cli.root ingest`` with its own environment, log file and metrics port."""
 
     def __init__(self, mqtt_url: str, dsn: str, client_id: str, log_dir: Path, **env: str) -> None:
         self.metrics_port = free_port()
@@ -120,7 +120,7 @@ def ingester_and_publisher(
 
 
 async def _migrate(dsn: str) -> None:
-    from ioc.db import migrate
+    from ioc.storage.migrations import migrate
 
     await migrate(dsn)
 

@@ -15,8 +15,8 @@ from ioc.alerting.evaluate import Reason, State
 from ioc.alerting.labels import Matcher
 from ioc.alerting.rules import DEFAULT_RULES_FILE, Rule, load_rules
 from ioc.alerting.state import AlertStore
+from ioc.ingest.store import Store
 from ioc.models import Event, IncidentStatus, PaymentStatus
-from ioc.store import Store
 from tests.conftest import wait_until
 from tests.factories import incident, payment
 from tests.test_alert_evaluate import make_rule

@@ -40,10 +40,10 @@ from ioc.alerting.rules import Rule
 from ioc.alerting.service import build_notifiers
 from ioc.alerting.state import AlertStore
 from ioc.alerting.subscribers import Subscriber
-from ioc.cli import main
-from ioc.local import LocalMosquitto, free_port
+from ioc.cli.root import main
 from ioc.models import Event
 from ioc.settings import MqttUrl
+from ioc.tools.local import LocalMosquitto, free_port
 from ioc.topics import alert_topic, feed_topic
 from tests.conftest import wait_until
 from tests.test_alert_engine import MIN, T0, outage, payment_rule, store, ticks

@@ -17,8 +17,8 @@ import pytest
 from ioc.alerting.engine import Alerter
 from ioc.alerting.rules import DEFAULT_RULES_FILE, load_rules
 from ioc.alerting.state import AlertStore
+from ioc.ingest.store import Store
 from ioc.models import VN_TZ
-from ioc.store import Store
 from simulators.engine import Simulation
 from simulators.profiles import PROFILES
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from ioc.bench import MQB_TABLES, Figures, _null_consumer_counts, report
-from ioc.cli import main
+from ioc.cli.root import main
+from ioc.tools.bench import MQB_TABLES, Figures, _null_consumer_counts, report
 
 
 def test_bench_help_lists_the_modes() -> None:

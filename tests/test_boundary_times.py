@@ -22,10 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from paho.mqtt.enums import CallbackAPIVersion
 
-from ioc.boundary import DEFAULT_TIME_LIMITS, DeadLetter, Reason, TimeLimits, decode
-from ioc.local import LocalMosquitto
+from ioc.ingest.boundary import DEFAULT_TIME_LIMITS, DeadLetter, Reason, TimeLimits, decode
+from ioc.ingest.store import Store
 from ioc.models import EVENT_TYPES, Event, PaymentEvent
-from ioc.store import Store
+from ioc.tools.local import LocalMosquitto
 from ioc.topics import feed_topic
 from tests.backends import TEMPLATE
 from tests.factories import dossier, incident, payment

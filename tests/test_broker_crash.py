@@ -18,11 +18,11 @@ import time
 
 import pytest
 
-from ioc.local import LocalMosquitto
-from ioc.mqttwire import PROTOCOL_5
+from ioc.mqtt.publisher import FastPublisher
+from ioc.mqtt.wire import PROTOCOL_5
 from ioc.settings import MqttUrl
+from ioc.tools.local import LocalMosquitto
 from ioc.topics import feed_topic
-from simulators.fastpublish import FastPublisher
 from tests.backends import TEMPLATE
 from tests.processes import IngesterProcess, count_stored, payment_stream, stored_ids
 

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from ioc.alerting.schedule import in_office_hours
-from ioc.calendar import (
+from ioc.domain.calendar import (
     DayKind,
     day_kind,
     holiday_name,

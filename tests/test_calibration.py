@@ -4,7 +4,7 @@ One simulated week of the three provinces (and a fortnight of field reports) is 
 the real write path once for the module; each test checks one claim on it with the functions
 the dashboards and the alert rules use:
 
-- every KPI lands within 2 points of the province's own target (``ioc.targets``: its
+- every KPI lands within 2 points of the province's own target (``ioc.domain.targets``: its
   published figure, or the stated assumption); the table of them is printed;
 - every breakdown (agency, procedure sector, district, gateway, payment sector, report
   category) has a spread and a laggard, while the total stays on target;
@@ -33,13 +33,13 @@ from typing import Any
 import asyncpg
 import pytest
 
-from ioc.db import migrate
+from ioc.domain.names import ERROR_CODES
+from ioc.domain.targets import TARGETS
+from ioc.ingest.store import Store
 from ioc.models import VN_TZ
-from ioc.names import ERROR_CODES
-from ioc.panelbench import expand, load_dashboards, panel_queries
-from ioc.rollups import refresh
-from ioc.store import Store
-from ioc.targets import TARGETS
+from ioc.storage.migrations import migrate
+from ioc.storage.rollups import refresh
+from ioc.tools.panelbench import expand, load_dashboards, panel_queries
 from simulators.engine import PENDING_MAX_MS, Simulation
 from simulators.profiles import PROFILES
 from tests.test_panel_queries import _run

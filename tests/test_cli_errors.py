@@ -15,10 +15,10 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from ioc.cli import main
+from ioc.cli.root import main
 from ioc.connect import redact_url
-from ioc.db import migrate
-from ioc.local import LocalPostgres, free_port, timescaledb_bin_dir
+from ioc.storage.migrations import migrate
+from ioc.tools.local import LocalPostgres, free_port, timescaledb_bin_dir
 from tests.backends import server_root
 
 SECRET = "s3cret-pw"

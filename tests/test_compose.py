@@ -694,7 +694,7 @@ def test_the_acl_gives_each_mqtt_user_exactly_its_rights(tmp_path):
     _require("mosquitto", "mosquitto_passwd")
     from paho.mqtt.client import topic_matches_sub
 
-    from ioc.local import LocalMosquitto
+    from ioc.tools.local import LocalMosquitto
 
     passwords = _passwords()
     assert _make_passwd(tmp_path / "passwd", passwords).returncode == 0
@@ -787,7 +787,7 @@ def test_the_acl_gives_each_mqtt_user_exactly_its_rights(tmp_path):
 
         # `ioc-sim backfill` paces itself by the broker's stored-message count (retained: it
         # arrives at once); the other users may not read $SYS.
-        from simulators.fastpublish import BACKLOG_TOPIC, RETAINED_TOPIC, UPTIME_TOPIC
+        from ioc.mqtt.publisher import BACKLOG_TOPIC, RETAINED_TOPIC, UPTIME_TOPIC
 
         for topic in (BACKLOG_TOPIC, RETAINED_TOPIC, UPTIME_TOPIC):  # also the replay window
             for user, allowed in (("simulators", True), ("sim-dossier", False),
@@ -846,7 +846,7 @@ def test_the_real_mosquitto_conf_starts_and_serves_the_health_check_and_tls(tmp_
     """The repository's mosquitto.conf, with the container paths moved under tmp_path, in a
     real Mosquitto; with openssl, also the TLS listener with certificates of make-dev-ca.sh."""
     _require("mosquitto", "mosquitto_passwd")
-    from ioc.local import free_port, mosquitto_binary, wait_for_port
+    from ioc.tools.local import free_port, mosquitto_binary, wait_for_port
 
     config_dir, data_dir, certs = tmp_path / "config", tmp_path / "data", tmp_path / "certs"
     (config_dir / "conf.d").mkdir(parents=True)
@@ -856,7 +856,7 @@ def test_the_real_mosquitto_conf_starts_and_serves_the_health_check_and_tls(tmp_
     shutil.copy(MOSQUITTO_DIR / "acl", config_dir / "acl")
     port, tls_port = free_port(), free_port()
 
-    from ioc.local import IDENTITY_PLUGIN
+    from ioc.tools.local import IDENTITY_PLUGIN
 
     assert IDENTITY_PLUGIN.exists(), "run scripts/bootstrap.sh: it builds the identity plugin"
 

@@ -12,7 +12,7 @@ ours is a SQL query, checked on its own. And a panel's ``transformations``, whic
 ``Panel.from_json`` leaves as plain dicts: each is parsed with ``DataTransformerConfig`` and
 type-checked as that.
 
-Also here, without a database: the rollups of ioc/rollups.py, the tables of
+Also here, without a database: the rollups of ioc/storage/rollups.py, the tables of
 0005_dashboards.sql and the continuous aggregates of 0005_dashboards.timescale.sql agree.
 """
 
@@ -31,8 +31,8 @@ from typing import Any
 import pytest
 import yaml
 
-from ioc.panelbench import _VARIABLE, DASHBOARDS_DIR, load_dashboards, panel_queries
-from ioc.rollups import ROLLUPS
+from ioc.storage.rollups import ROLLUPS
+from ioc.tools.panelbench import _VARIABLE, DASHBOARDS_DIR, load_dashboards, panel_queries
 from tests.conftest import repo_root
 
 sdk = pytest.importorskip("grafana_foundation_sdk")

@@ -13,8 +13,8 @@ import urllib.request
 
 import pytest
 
-from ioc.db import migrate
-from ioc.local import LocalMosquitto
+from ioc.storage.migrations import migrate
+from ioc.tools.local import LocalMosquitto
 from tests.processes import (
     IngesterProcess,
     StreamPublisher,

@@ -16,10 +16,10 @@ from datetime import UTC, timedelta
 import asyncpg
 import pytest
 
-from ioc.boundary import Reason
-from ioc.db import MIGRATIONS_DIR
+from ioc.ingest.boundary import Reason
+from ioc.ingest.store import Store
 from ioc.models import DossierStatus, Event
-from ioc.store import Store
+from ioc.storage.migrations import MIGRATIONS_DIR
 from ioc.topics import feed_topic
 from tests.conftest import count_rows, wait_until
 from tests.factories import dossier, incident, payment

@@ -1,4 +1,4 @@
-"""``ioc.mqttwire`` (the codec, pure unit tests) and ``FastSource`` against a real Mosquitto.
+"""``ioc.mqtt.wire`` (the codec, pure unit tests) and ``FastSource`` against a real Mosquitto.
 
 The broker tests prove the delivery guarantees on the wire: a message is acknowledged only when
 ``ack()`` is called (a raw client that resumes the session sees the unacknowledged ones again,
@@ -22,11 +22,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ioc.fastmqtt import FastSource
-from ioc.ingester import Backoff
-from ioc.local import LocalMosquitto
-from ioc.mqtt import Received
-from ioc.mqttwire import (
+from ioc.ingest.ingester import Backoff
+from ioc.mqtt.paho import Received
+from ioc.mqtt.subscriber import FastSource
+from ioc.mqtt.wire import (
     DISCONNECT,
     PROTOCOL_5,
     PROTOCOL_311,
@@ -48,6 +47,7 @@ from ioc.mqttwire import (
     puback,
 )
 from ioc.settings import MqttUrl
+from ioc.tools.local import LocalMosquitto
 
 FAST_BACKOFF = Backoff(initial=0.05, maximum=0.5)
 
@@ -575,7 +575,7 @@ async def test_refused_credentials_are_logged_once_and_retried(
     with LocalMosquitto(
         tmp_path / "mosquitto", allow_anonymous=False, extra_config=f"password_file {passwd}"
     ) as own:
-        caplog.set_level(logging.INFO, logger="ioc.fastmqtt")
+        caplog.set_level(logging.INFO, logger="ioc.mqtt.subscriber")
         wrong = FastSource(
             # client ids named after the account: the broker's identity plugin refuses others
             MqttUrl(own.url_for("ioc", "wrong")), topic, client_id="ioc-auth", backoff=FAST_BACKOFF

@@ -20,13 +20,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ioc.fastmqtt import FastSource
-from ioc.local import LocalMosquitto
-from ioc.mqttwire import PROTOCOL_5, PROTOCOL_311, Decoder, Publish
+from ioc.mqtt.publisher import FastPublisher, PublisherRefused, _with_packet_id
+from ioc.mqtt.subscriber import FastSource
+from ioc.mqtt.wire import PROTOCOL_5, PROTOCOL_311, Decoder, Publish
 from ioc.settings import MqttUrl
+from ioc.tools.local import LocalMosquitto
 from ioc.topics import FEED_FILTER
 from simulators.cli import main as sim_main
-from simulators.fastpublish import FastPublisher, PublisherRefused, _with_packet_id
 
 
 @pytest.fixture
@@ -199,7 +199,7 @@ async def test_without_sys_values_it_warns_once_and_publishes_unpaced(
     with LocalMosquitto(tmp_path / "mosquitto", extra_config=config) as server:
         async with FastPublisher(MqttUrl(server.url), client_id=f"{client_id}-pub",
                                  max_backlog=10, backlog_timeout=1.0) as publisher:
-            with caplog.at_level(logging.WARNING, logger="simulators.fastpublish"):
+            with caplog.at_level(logging.WARNING, logger="ioc.mqtt.publisher"):
                 for payload in payloads(500):
                     await publisher.send(topic, payload)
                 await publisher.flush()
@@ -348,7 +348,7 @@ async def test_what_no_subscriber_takes_is_given_up_after_the_window(
     async with FastPublisher(MqttUrl(own_broker.url), client_id=f"{client_id}-pub",
                              protocol=PROTOCOL_5, replay_seconds=1.0,
                              unrouted_retry=0.2) as publisher:
-        with caplog.at_level(logging.WARNING, logger="simulators.fastpublish"):
+        with caplog.at_level(logging.WARNING, logger="ioc.mqtt.publisher"):
             for payload in payloads(50):
                 await publisher.send(topic, payload)
             await asyncio.wait_for(publisher.flush(), 30)

@@ -9,14 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from ioc.fastmqtt import FastSource
-from ioc.ingester import Ingester
-from ioc.local import LocalMosquitto
+from ioc.ingest.ingester import Ingester
+from ioc.ingest.service import run_ingester
+from ioc.ingest.store import Store
 from ioc.models import DossierEvent, Event, IncidentEvent
-from ioc.mqtt import Received
-from ioc.service import run_ingester
+from ioc.mqtt.paho import Received
+from ioc.mqtt.subscriber import FastSource
 from ioc.settings import MqttUrl
-from ioc.store import Store
+from ioc.tools.local import LocalMosquitto
 from ioc.topics import FEED_FILTER, feed_topic
 from simulators.engine import Simulation
 from simulators.profiles import PROFILES

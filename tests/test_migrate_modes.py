@@ -1,13 +1,13 @@
 """``IOC_TIMESCALEDB`` for ``ioc db migrate``: what each mode does on each kind of server and
-database (``ioc.db.choose_timescaledb``, pure), then on the real servers."""
+database (``ioc.storage.migrations.choose_timescaledb``, pure), then on the real servers."""
 
 from __future__ import annotations
 
 import asyncpg
 import pytest
 
-from ioc.db import ServerOffer, choose_timescaledb, migrate
 from ioc.errors import TimescaleDBRefused
+from ioc.storage.migrations import ServerOffer, choose_timescaledb, migrate
 
 NONE = ServerOffer(installed=False, preloaded=False, created=False, migrated_with=None)
 INSTALLED = ServerOffer(installed=True, preloaded=False, created=False, migrated_with=None)

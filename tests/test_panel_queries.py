@@ -2,7 +2,7 @@
 
 One database per module: the migrations, three simulated days of the three provinces up to a
 weekday afternoon (``Store.write`` in batches), the rollups refreshed. Each panel's SQL is
-expanded with Grafana's macros and template variables (``ioc.panelbench``), then run as the
+expanded with Grafana's macros and template variables (``ioc.tools.panelbench``), then run as the
 read-only role ``ioc_grafana`` for every province with all districts, one district and two,
 and must return the columns its panel type needs, and rows for the whole province.
 
@@ -25,10 +25,12 @@ from typing import Any
 import asyncpg
 import pytest
 
-from ioc import rollups
-from ioc.calendar import is_working_day
+from ioc.domain.calendar import is_working_day
+from ioc.ingest.store import Store
 from ioc.models import VN_TZ, AgencyLevel, DossierChannel, DossierStatus, PaymentStatus
-from ioc.panelbench import (
+from ioc.storage import rollups
+from ioc.storage.rollups import ROLLUPS, RollupRefresher, compare, refresh
+from ioc.tools.panelbench import (
     PanelQuery,
     district_codes,
     expand,
@@ -40,8 +42,6 @@ from ioc.panelbench import (
     load_dashboards,
     panel_queries,
 )
-from ioc.rollups import ROLLUPS, RollupRefresher, compare, refresh
-from ioc.store import Store
 from simulators.profiles import PROFILES
 from tests.backends import TEMPLATE
 from tests.conftest import wait_until

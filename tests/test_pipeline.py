@@ -10,8 +10,7 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from ioc.db import migrate
-from ioc.geo import PROVINCES
+from ioc.domain.geo import PROVINCES
 from ioc.models import (
     EVENT_TYPES,
     DossierStatus,
@@ -19,6 +18,7 @@ from ioc.models import (
     IncidentStatus,
     PaymentStatus,
 )
+from ioc.storage.migrations import migrate
 from ioc.topics import feed_topic
 from tests.conftest import count_rows, wait_until
 from tests.factories import BASE_TIME, dossier, incident, payment

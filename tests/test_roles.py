@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from ioc.boundary import DeadLetter, Reason
-from ioc.store import Store
+from ioc.ingest.boundary import DeadLetter, Reason
+from ioc.ingest.store import Store
 from tests.factories import BASE_TIME, dossier, incident, payment
 
 pytestmark = pytest.mark.db
@@ -109,7 +109,7 @@ aggregate (a view: "cannot delete from view") and a TRUNCATE of its materialisat
 async def test_no_service_role_can_write_a_rollup_or_its_refresh_state(database, db, role):
     """The ingester's refresher recomputes the rollups only through the owner's functions
     (0007_rollup_refresh.sql); Grafana only reads them."""
-    from ioc.rollups import ROLLUPS
+    from ioc.storage.rollups import ROLLUPS
 
     conn = await asyncpg.connect(as_role(database, role))
     try:

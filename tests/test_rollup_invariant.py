@@ -4,7 +4,7 @@ One scenario on each backend, through the real pipeline (``ioc-sim backfill`` in
 ``ioc ingest`` process running as ``ioc_ingester``, on a server of this test's own so that it
 can be restarted). After each step it waits until, for every complete bucket each rollup keeps,
 the rollup equals the same aggregate over the raw rows, and the bucket in progress shows the
-raw rows so far (``ioc.rollups.compare``): a 30-day backfill, on TimescaleDB the refresh
+raw rows so far (``ioc.storage.rollups.compare``): a 30-day backfill, on TimescaleDB the refresh
 policies' next run (which used to lose what lay before their window), events hours and days
 late (into compressed chunks on TimescaleDB), the same events again, ``ioc db refresh-rollups``
 followed by events in the bucket in progress, an ingester restart, a database restart, and
@@ -23,11 +23,11 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from ioc import rollups
-from ioc.db import migrate
-from ioc.local import LocalMosquitto
 from ioc.models import DossierStatus, IncidentStatus, PaymentStatus
-from ioc.rollups import compare
+from ioc.storage import rollups
+from ioc.storage.migrations import migrate
+from ioc.storage.rollups import compare
+from ioc.tools.local import LocalMosquitto
 from tests.factories import dossier, incident, payment
 from tests.processes import IngesterProcess, StreamPublisher, as_messages, count_stored, wait_for
 from tests.test_roles import as_role

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ioc.boundary import decode
+from ioc.ingest.boundary import decode
 from ioc.models import (
     FINAL_DOSSIER_STATUSES,
     FINAL_INCIDENT_STATUSES,

@@ -15,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from ioc import rollups
+from ioc.ingest.store import Store
 from ioc.models import EVENT_TYPES
-from ioc.rollups import ROLLUPS, compare
-from ioc.store import Store
+from ioc.storage import rollups
+from ioc.storage.rollups import ROLLUPS, compare
 from tests.factories import payment
 from tests.test_roles import as_role
 

@@ -18,12 +18,12 @@
 --   incident_events_1h    per hour, district, category and channel: received and handling
 --
 -- On plain PostgreSQL they are the tables below, kept current by the running ingester
--- (ioc/rollups.py recomputes every hour that rows ingested since its watermark fall into,
+-- (ioc/storage/rollups.py recomputes every hour that rows ingested since its watermark fall into,
 -- about every 10 seconds) and by `ioc db refresh-rollups`. On TimescaleDB,
 -- 0005_dashboards.timescale.sql replaces each table with a continuous aggregate of the same
 -- name and columns (with real-time aggregation), so the same panel SQL runs on both. The
 -- aggregate expressions are written once more there; tests/test_dashboards.py checks that
--- both files and ioc/rollups.py agree.
+-- both files and ioc/storage/rollups.py agree.
 --
 -- Outcomes follow 0002_kpi_views.sql: a dossier resolved at least one day before its due date
 -- is early, by its due date on time, after it late. Minute rollups keep 14 days.

@@ -2,7 +2,7 @@
 -- statement by statement, outside a transaction).
 --
 -- 1. Each rollup table of 0005_dashboards.sql becomes a continuous aggregate of the same name
---    and columns, with the aggregate expressions of ioc/rollups.py (tests/test_dashboards.py
+--    and columns, with the aggregate expressions of ioc/storage/rollups.py (tests/test_dashboards.py
 --    checks that they agree). Real-time aggregation is on (materialized_only = false): a
 --    query adds the rows not yet materialized, so the wall screens are never behind.
 -- 2. Refresh policies: minute aggregates every minute over the last day, hourly aggregates

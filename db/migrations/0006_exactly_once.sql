@@ -4,7 +4,7 @@
 -- keys must include its partitioning column: by themselves they would store one event_id
 -- twice when a second message gives it another occurred_at. event_ids is a plain table (not
 -- chunked) keyed by event_id alone; the ingester claims every id here first, in the same
--- transaction as the rows (ioc/store.py). An id already claimed is a duplicate when the event
+-- transaction as the rows (ioc/ingest/store.py). An id already claimed is a duplicate when the event
 -- is the same (same digest) and a dead letter, reason conflicting_duplicate, when it is not.
 --
 -- digest: md5(feed || ':' || ROW(columns)::text)::uuid, the event's stored values as

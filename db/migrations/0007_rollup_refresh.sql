@@ -4,10 +4,10 @@
 -- write rollup_watermarks), since its background refresher recomputed them with its own
 -- rights: a leaked ingester password could empty or falsify every wall screen. Now:
 --
--- Plain PostgreSQL: the recompute of ioc/rollups.py runs inside refresh_rollup_tables(), a
+-- Plain PostgreSQL: the recompute of ioc/storage/rollups.py runs inside refresh_rollup_tables(), a
 -- SECURITY DEFINER function owned by the role that applies the migrations; ioc_ingester may
 -- only EXECUTE it. The function runs the statements of rollup_statements, a table that only
--- the owner can read or write and that `ioc db migrate` fills from ioc/rollups.py (the one
+-- the owner can read or write and that `ioc db migrate` fills from ioc/storage/rollups.py (the one
 -- definition of the rollups), so a caller chooses nothing but how far back to look:
 --
 --   refresh_rollup_tables(writers_since, margin)
@@ -48,7 +48,7 @@ DECLARE
     s            record;
     r            record;
 BEGIN
-    -- 17563653 = 0x10C0005, the refreshers' advisory lock (ioc/rollups.py)
+    -- 17563653 = 0x10C0005, the refreshers' advisory lock (ioc/storage/rollups.py)
     IF NOT pg_try_advisory_xact_lock(17563653) THEN
         RETURN;  -- another refresher is at work
     END IF;

@@ -21,7 +21,7 @@
 --    ingester is not (nor should be). This SECURITY DEFINER function, which ioc_ingester may
 --    EXECUTE, starts at once the refresh policy of every aggregate with changes waiting inside
 --    its window (rows written below the invalidation threshold: late events, a backfill), so
---    the running ingester's refresher (ioc/rollups.py) brings late events to the wall screens
+--    the running ingester's refresher (ioc/storage/rollups.py) brings late events to the wall screens
 --    within seconds rather than at the next scheduled run. It reads TimescaleDB's own record
 --    of what changed (the invalidation logs of _timescaledb_catalog; written against 2.28.3)
 --    and can do nothing but run the owner's policies sooner.

@@ -8,7 +8,7 @@
 -- 2. A current-state table per payment transaction, ``payments``, like ``dossiers`` and
 --    ``incidents``: a pending transaction has two events and one row, so the KPIs count
 --    each transaction once, by its final state.
--- 3. Reference tables loaded by ``ioc db migrate`` (ioc/names.py, ioc/targets.py):
+-- 3. Reference tables loaded by ``ioc db migrate`` (ioc/domain/names.py, ioc/domain/targets.py):
 --    ``display_names`` and ``province_targets``; and the criteria of Decision 766/QĐ-TTg,
 --    fixed here.
 -- 4. The payment rollups are redefined to count transactions once (``payments`` = settled
@@ -138,7 +138,7 @@ WHERE p.finished_at IS NULL;
 -- 3. Reference data
 -- ---------------------------------------------------------------------------------------
 
--- Loaded by `ioc db migrate` from ioc/names.py: the names the wall screens show for codes.
+-- Loaded by `ioc db migrate` from ioc/domain/names.py: the names the wall screens show for codes.
 CREATE TABLE display_names (
     kind      text NOT NULL,
     code      text NOT NULL,
@@ -162,7 +162,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
         1000)
 $$;
 
--- Loaded by `ioc db migrate` from ioc/targets.py: each province's published figure or the
+-- Loaded by `ioc db migrate` from ioc/domain/targets.py: each province's published figure or the
 -- stated assumption, per KPI.
 CREATE TABLE province_targets (
     province   text NOT NULL REFERENCES provinces (code),
@@ -236,7 +236,7 @@ VALUES
     ('S3', 'satisfaction', 'Tỷ lệ hài lòng trong tiếp nhận, giải quyết TTHC', 6, 'data', 15);
 
 -- ---------------------------------------------------------------------------------------
--- 4. Rollups: the payment ones redefined, dossiers by sector (see ioc/rollups.py)
+-- 4. Rollups: the payment ones redefined, dossiers by sector (see ioc/storage/rollups.py)
 -- ---------------------------------------------------------------------------------------
 
 -- On TimescaleDB the old ones are continuous aggregates, on plain PostgreSQL tables.

@@ -1,7 +1,7 @@
 -- The TimescaleDB side of 0008_province_realism.sql (applied only when the extension is
 -- present, statement by statement, outside a transaction), as 0005_dashboards.timescale.sql:
 -- each rollup table of 0008 becomes a continuous aggregate of the same name and columns, with
--- the expressions of ioc/rollups.py (tests/test_dashboards.py checks that they agree), real-time
+-- the expressions of ioc/storage/rollups.py (tests/test_dashboards.py checks that they agree), real-time
 -- aggregation on, with the refresh policy of the other hourly aggregates
 -- (0007_rollup_refresh.timescale.sql): every 10 minutes over the last 400 days (the raw
 -- events' retention, never further), ending a minute before now, so every complete bucket is

@@ -43,7 +43,7 @@ from ioc.alerting.rules import Rule
 from ioc.alerting.state import AlertEvent, AlertStore
 from ioc.alerting.subscribers import Subscriber
 from ioc.alerting.templates import Number, label_names, place_names, render
-from ioc.ingester import Backoff
+from ioc.ingest.ingester import Backoff
 
 log = logging.getLogger(__name__)
 

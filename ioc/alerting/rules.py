@@ -37,7 +37,7 @@ from ioc.alerting.labels import LABEL_NAME
 from ioc.alerting.schedule import Schedule
 from ioc.alerting.templates import check_template
 from ioc.alerting.yamlfile import error_message, field_path, load_yaml
-from ioc.names import LABEL_KINDS
+from ioc.domain.names import LABEL_KINDS
 
 DEFAULT_RULES_FILE = Path(__file__).resolve().parent.parent.parent / "alerts" / "rules.yml"
 

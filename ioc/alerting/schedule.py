@@ -2,7 +2,7 @@
 
 Office hours are 07:30-17:00 in Asia/Ho_Chi_Minh (UTC+7, no daylight saving) on working
 days: Monday to Friday except public holidays, their make-up days and bridge days, plus the
-Saturdays worked in exchange (``ioc.calendar``): on Tết the portal is allowed to be quiet.
+Saturdays worked in exchange (``ioc.domain.calendar``): on Tết the portal is allowed to be quiet.
 A rule with ``schedule: office_hours`` is judged only when the whole span its KPI looks at
 lies inside one day's office hours: at 07:40 a 15-minute window still covers 07:25,
 when the portal is allowed to be quiet, so "no submissions for 15 minutes" is first judged at
@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 
-from ioc.calendar import is_working_day
+from ioc.domain.calendar import is_working_day
 from ioc.models import VN_TZ
 
 OFFICE_OPENS = time(7, 30)

@@ -36,7 +36,7 @@ from ioc.alerting.subscribers import (
     WebhookChannel,
     load_subscribers,
 )
-from ioc.metrics import HealthServer
+from ioc.ingest.metrics import HealthServer
 from ioc.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from ioc.alerting.evaluate import AlertStatus, State
 from ioc.alerting.kpis import Sample, fetch_samples
 from ioc.alerting.labels import Matcher, matches_all
 from ioc.alerting.rules import Rule
-from ioc.store import is_retryable as _connection_problem  # the ingester's classification
+from ioc.ingest.store import is_retryable as _connection_problem  # the ingester's classification
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ioc.alerting.kpis import Unit
-from ioc.geo import PROVINCES
+from ioc.domain.geo import PROVINCES
+from ioc.domain.names import LABEL_KINDS, name_of
 from ioc.models import VN_TZ
-from ioc.names import LABEL_KINDS, name_of
 
 _FORMATTER = string.Formatter()
 
@@ -113,7 +113,7 @@ def human_duration(value: timedelta, language: str) -> str:
 
 
 def label_names(labels: Mapping[str, str], language: str) -> dict[str, str]:
-    """``{label}_name`` for each label whose values have display names (``ioc.names``):
+    """``{label}_name`` for each label whose values have display names (``ioc.domain.names``):
     ``feed=payment`` gives ``feed_name`` = ``thanh toán`` / ``payment``."""
     return {
         f"{label}_name": name_of(kind, labels[label], language)

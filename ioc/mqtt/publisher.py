@@ -1,4 +1,4 @@
-"""``FastPublisher``: a QoS 1 bulk publisher on ``ioc.mqttwire`` and an asyncio protocol.
+"""``FastPublisher``: a QoS 1 bulk publisher on ``ioc.mqtt.wire`` and an asyncio protocol.
 
 Why: the aiomqtt ``Publisher`` goes through paho's per-message machinery and one awaited
 future per message, which tops out at 5-7k events/s, well below what the simulation
@@ -71,10 +71,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Self
 
-from ioc.ingester import Backoff
+from ioc.ingest.ingester import Backoff
 from ioc.models import Event
-from ioc.mqttconn import ClientConnection, open_connection
-from ioc.mqttwire import (
+from ioc.mqtt.client import PublisherClosed, default_client_id
+from ioc.mqtt.connection import ClientConnection, open_connection
+from ioc.mqtt.wire import (
     DISCONNECT,
     PROTOCOL_5,
     PROTOCOL_311,
@@ -91,7 +92,6 @@ from ioc.mqttwire import (
 )
 from ioc.settings import MqttUrl
 from ioc.topics import feed_topic
-from simulators.publisher import PublisherClosed, default_client_id
 
 log = logging.getLogger(__name__)
 

@@ -35,10 +35,10 @@ from pathlib import Path
 import asyncpg
 import psutil
 
-from ioc.db import migrate
-from ioc.local import LocalMosquitto, LocalPostgres, free_port
 from ioc.models import EVENT_TYPES
 from ioc.settings import Settings
+from ioc.storage.migrations import migrate
+from ioc.tools.local import LocalMosquitto, LocalPostgres, free_port
 from ioc.topics import feed_topic
 
 MAX_PER_PUBLISHER = 50_000  # one packet id per message (< 65,536), as the issue asks
@@ -78,14 +78,14 @@ def _publisher(
     """One publishing process at QoS 1; reports (event_id, publish time) once all are acked.
 
     The load must not be the limit, so this is no client library: the PUBLISH packets are
-    encoded before the start (``ioc.mqttwire``, one packet id per message, hence at most
+    encoded before the start (``ioc.mqtt.wire``, one packet id per message, hence at most
     65,535 per process) and written to the socket in large writes, and a reader thread counts
     the broker's PUBACKs. At full speed a process offers ~100k msg/s to an idle broker. With
     ``rate`` each packet is written at its own time.
     """
     import socket
 
-    from ioc.mqttwire import ConnAck, Connect, Decoder, PubAck, Publish
+    from ioc.mqtt.wire import ConnAck, Connect, Decoder, PubAck, Publish
 
     packets = [
         Publish(topic, payload, 1, index + 1).encode()

@@ -1,11 +1,11 @@
-"""``FastSource``: the ``MessageSource`` seam on a thin asyncio protocol and ``ioc.mqttwire``.
+"""``FastSource``: the ``MessageSource`` seam on a thin asyncio protocol and ``ioc.mqtt.wire``.
 
 Why: paho reads one packet per call and runs a Python callback chain for each, about 60 µs of
 CPU per message; here each read from the socket is decoded whole (every complete packet in the
 buffer, a few µs each) and all the PUBACKs of a committed batch go out in one write. Everything
 runs on the event loop: no thread, no lock.
 
-The semantics are those of ``PahoSource`` (see ``ioc.mqtt``):
+The semantics are those of ``PahoSource`` (see ``ioc.mqtt.paho``):
 
 - A QoS 1 message is acknowledged only by ``ack()``, i.e. after its commit.
 - Pending window: every message received (QoS 0 too) takes a slot until ``ack()`` releases it.
@@ -34,10 +34,10 @@ import time
 from collections.abc import Iterable
 from typing import Self, TypeVar
 
-from ioc.ingester import Backoff
-from ioc.mqtt import Received
-from ioc.mqttconn import ClientConnection, open_connection
-from ioc.mqttwire import (
+from ioc.ingest.ingester import Backoff
+from ioc.mqtt.connection import ClientConnection, open_connection
+from ioc.mqtt.paho import Received
+from ioc.mqtt.wire import (
     DISCONNECT,
     PROTOCOL_5,
     PROTOCOL_311,

@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 import asyncpg
 from asyncpg.exceptions._base import DataError as _ClientDataError
 
-from ioc.boundary import DeadLetter, Reason
+from ioc.ingest.boundary import DeadLetter, Reason
 from ioc.models import (
     EVENT_TYPES,
     FINAL_DOSSIER_STATUSES,

@@ -7,14 +7,14 @@ import contextlib
 import logging
 import signal
 
-from ioc import metrics
-from ioc.fastmqtt import FastSource
-from ioc.ingester import Ingester, IngestStats
-from ioc.metrics import HealthServer
-from ioc.mqtt import MessageSource, PahoSource
-from ioc.rollups import RollupRefresher
+from ioc.ingest import metrics
+from ioc.ingest.ingester import Ingester, IngestStats
+from ioc.ingest.metrics import HealthServer
+from ioc.ingest.store import Store
+from ioc.mqtt.paho import MessageSource, PahoSource
+from ioc.mqtt.subscriber import FastSource
 from ioc.settings import Settings
-from ioc.store import Store
+from ioc.storage.rollups import RollupRefresher
 from ioc.topics import FEED_FILTER
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ async def run_ingester(
             )
         ingester.database_ok = await ingester.store.ping() or None
         metrics.DATABASE_UP.set(1 if ingester.database_ok else 0)
-        # the dashboards' rollups: own task and connection (ioc/rollups.py)
+        # the dashboards' rollups: own task and connection (ioc/storage/rollups.py)
         await stack.enter_async_context(
             RollupRefresher.for_store(ingester.store, interval=rollup_refresh_seconds)
         )

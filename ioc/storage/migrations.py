@@ -25,15 +25,15 @@ from typing import Literal
 import asyncpg
 
 from ioc.connect import PRELOAD_HINT, PRELOADED_SQL, connect_database
+from ioc.domain.geo import PROVINCES
+from ioc.domain.names import display_name_rows
+from ioc.domain.targets import target_rows
 from ioc.errors import TimescaleDBRefused
-from ioc.geo import PROVINCES
-from ioc.names import display_name_rows
-from ioc.targets import target_rows
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(
-    os.environ.get("IOC_MIGRATIONS_DIR", Path(__file__).parent.parent / "db" / "migrations")
+    os.environ.get("IOC_MIGRATIONS_DIR", Path(__file__).parents[2] / "db" / "migrations")
 )
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 _LOCK_KEY = 0x10C_0001  # advisory lock: one migrator at a time
@@ -261,7 +261,7 @@ async def migrate(
             result.applied.append(f"{migration.version:04d}_{migration.name}")
         await load_reference_data(conn)
         if not timescale:
-            from ioc.rollups import install_statements
+            from ioc.storage.rollups import install_statements
 
             await install_statements(conn)
         await set_role_passwords(conn)
@@ -307,8 +307,9 @@ async def set_role_passwords(conn: asyncpg.Connection) -> list[str]:
 
 
 async def load_reference_data(conn: asyncpg.Connection) -> None:
-    """Upsert provinces and districts from ``ioc.geo``, display names from ``ioc.names`` and
-    each province's targets from ``ioc.targets`` (what dashboards show and judge by)."""
+    """Upsert provinces and districts from ``ioc.domain.geo``, display names from
+    ``ioc.domain.names`` and each province's targets from ``ioc.domain.targets`` (what
+    dashboards show and judge by)."""
     async with conn.transaction():
         await conn.executemany(
             """INSERT INTO provinces (code, name, name_vi, population, latitude, longitude)

@@ -52,7 +52,7 @@ def _one_line(exc: BaseException) -> str | None:
     """What to print for an error the user can fix; None for a bug (a traceback is right)."""
     import asyncpg
 
-    from ioc.local import LocalServiceError
+    from ioc.tools.local import LocalServiceError
 
     if isinstance(exc, IocError | LocalServiceError):
         return " ".join(str(exc).split())
@@ -105,7 +105,7 @@ def db_migrate(ctx: click.Context, database_url: str | None) -> None:
     """
     settings = load_settings(database_url=database_url)
     setup_logging(ctx.obj["log_level"] or settings.log_level)
-    from ioc.db import migrate
+    from ioc.storage.migrations import migrate
 
     result = asyncio.run(migrate(_require_database(settings), timescaledb=settings.timescaledb))
     for note in result.notes:
@@ -128,10 +128,10 @@ def ingest(ctx: click.Context, workers: int) -> None:
     setup_logging(ctx.obj["log_level"] or settings.log_level)
     require_reachable_database(settings)
     if workers > 1:
-        from ioc.workers import run_workers
+        from ioc.ingest.workers import run_workers
 
         sys.exit(run_workers(settings, workers))
-    from ioc.service import build_ingester, run_ingester
+    from ioc.ingest.service import build_ingester, run_ingester
 
     stats = asyncio.run(
         run_ingester(
@@ -204,8 +204,8 @@ def demo(
     """Everything on this machine: broker, database, simulators, ingester, alerter, summary."""
     settings = load_settings()
     setup_logging(ctx.obj["log_level"] or settings.log_level)
-    from ioc.demo import run_demo
-    from ioc.local import LocalServiceError
+    from ioc.tools.demo import run_demo
+    from ioc.tools.local import LocalServiceError
 
     try:
         run_demo(
@@ -276,7 +276,7 @@ def bench(
     """Measure the pipeline on local components: rows/s, latency p50/p99, peak RSS, lost."""
     settings = load_settings()
     setup_logging(ctx.obj["log_level"] or settings.log_level)
-    from ioc.bench import run_bench, run_compare
+    from ioc.tools.bench import run_bench, run_compare
 
     if compare:
         run_compare(
@@ -303,8 +303,8 @@ def bench(
 def _add_subsystem_commands() -> None:
     """Commands that live beside their subsystem: ``ioc alert``/``ioc alerts`` (alerting),
     ``ioc bench-panels`` and ``ioc db refresh-rollups`` (dashboards)."""
-    from ioc.alerting.cli import register as register_alerting
-    from ioc.panelbench import register as register_dashboards
+    from ioc.cli.alerting import register as register_alerting
+    from ioc.tools.panelbench import register as register_dashboards
 
     register_alerting(main)
     register_dashboards(main, db)

@@ -1,7 +1,7 @@
 """The asyncio side of one MQTT client connection, shared by our receive and publish paths.
 
-``ClientConnection`` holds what ``ioc.fastmqtt`` (the ingester's subscriber) and
-``simulators.fastpublish`` (the bulk publisher) both need from a TCP or TLS connection to the
+``ClientConnection`` holds what ``ioc.mqtt.subscriber`` (the ingester's subscriber) and
+``ioc.mqtt.publisher`` (the bulk publisher) both need from a TCP or TLS connection to the
 broker: the transport, a ``Decoder``, the CONNACK and "closed" futures, writes that remember
 when they happened, and keepalive: a PINGREQ on a loop timer when nothing was written for half
 the keepalive, and an abort when no answer came within it (any read counts as an answer).
@@ -15,7 +15,7 @@ import asyncio
 import ssl
 from pathlib import Path
 
-from ioc.mqttwire import PINGREQ, ConnAck, Decoder
+from ioc.mqtt.wire import PINGREQ, ConnAck, Decoder
 from ioc.settings import MqttUrl
 
 

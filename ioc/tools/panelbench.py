@@ -42,7 +42,7 @@ import asyncpg
 from ioc.connect import connect_database
 
 DASHBOARDS_DIR = Path(
-    os.environ.get("IOC_DASHBOARDS_DIR", Path(__file__).parent.parent / "grafana" / "dashboards")
+    os.environ.get("IOC_DASHBOARDS_DIR", Path(__file__).parents[2] / "grafana" / "dashboards")
 )
 
 # --------------------------------------------------------------------------------------------
@@ -385,7 +385,7 @@ def _fill_province(
     progress: Any,
 ) -> int:
     """One writer: one province's feeds from ``start`` to ``end`` (a process of its own)."""
-    from ioc.store import Store
+    from ioc.ingest.store import Store
     from simulators.engine import Simulation
     from simulators.profiles import PROFILES
 
@@ -543,7 +543,7 @@ async def _measure(dsn: str, province: str, now: datetime, runs: int) -> list[Ti
 
 
 async def _rollup_stats(dsn: str) -> tuple[dict[str, int], float]:
-    from ioc.rollups import ROLLUPS
+    from ioc.storage.rollups import ROLLUPS
 
     conn = await connect_database(dsn)
     try:
@@ -559,7 +559,12 @@ async def _keep_current(dsn: str) -> float:
     ingester's refresher recomputes the hours the rows touched; TimescaleDB, the scheduler ran
     every refresh policy (which the ingester's refresher starts at once after a backfill) and
     the compression and retention policies. Then statistics, as autovacuum would have them."""
-    from ioc.rollups import refresh, run_jobs, run_refresh_policies, uses_continuous_aggregates
+    from ioc.storage.rollups import (
+        refresh,
+        run_jobs,
+        run_refresh_policies,
+        uses_continuous_aggregates,
+    )
 
     conn = await connect_database(dsn)
     try:
@@ -578,8 +583,8 @@ async def _keep_current(dsn: str) -> float:
 async def _live_refresh(dsn: str, now: datetime, scale: float) -> tuple[int, float]:
     """Write the last minutes as the ingester would, then time what keeps the rollups current
     after them: one refresh (plain), every refresh policy's run (TimescaleDB)."""
-    from ioc.rollups import refresh, run_refresh_policies, uses_continuous_aggregates
-    from ioc.store import Store
+    from ioc.ingest.store import Store
+    from ioc.storage.rollups import refresh, run_refresh_policies, uses_continuous_aggregates
     from simulators.engine import Simulation
     from simulators.profiles import PROFILES
 
@@ -620,8 +625,8 @@ def run_bench_panels(
     local server with the extension, continuous aggregates; LocalServiceError when none)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from ioc.db import migrate
-    from ioc.local import LocalPostgres
+    from ioc.storage.migrations import migrate
+    from ioc.tools.local import LocalPostgres
 
     timescale = backend == "timescaledb"
     now = datetime.now(UTC).replace(microsecond=0)
@@ -764,7 +769,7 @@ bench_panels_command = _command()
 
 def register(main: Any, db: Any) -> None:
     """Add ``ioc bench-panels``, ``ioc db refresh-rollups`` and ``ioc db check-rollups``."""
-    from ioc.rollups import check_rollups_command, refresh_rollups_command
+    from ioc.storage.rollups import check_rollups_command, refresh_rollups_command
 
     main.add_command(bench_panels_command)
     db.add_command(refresh_rollups_command)

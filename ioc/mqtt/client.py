@@ -1,7 +1,7 @@
 """What the simulators' MQTT clients share: client ids, the aiomqtt client of the control
 channel (``simulators.control``), and the error of a closed publisher.
 
-The events themselves are published by ``simulators.fastpublish.FastPublisher``, live and
+The events themselves are published by ``ioc.mqtt.publisher.FastPublisher``, live and
 backfill alike, so that its replay window (what a broker crash may lose) is in one place.
 """
 

@@ -321,7 +321,7 @@ class LocalPostgres:
         self.stop()
 
 
-IDENTITY_PLUGIN = Path(__file__).resolve().parent.parent / "mosquitto/plugin/ioc_identity.so"
+IDENTITY_PLUGIN = Path(__file__).resolve().parents[2] / "mosquitto/plugin/ioc_identity.so"
 """Built by scripts/bootstrap.sh from mosquitto/plugin/ioc_identity.c: client ids bound to
 accounts, no retained publishes on the feed topics."""
 

@@ -23,11 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ioc import metrics
-from ioc.boundary import DEFAULT_TIME_LIMITS, DeadLetter, TimeLimits, decode
+from ioc.ingest import metrics
+from ioc.ingest.boundary import DEFAULT_TIME_LIMITS, DeadLetter, TimeLimits, decode
+from ioc.ingest.store import Store, StoreUnavailable
 from ioc.models import Event
-from ioc.mqtt import MessageSource, Received
-from ioc.store import Store, StoreUnavailable
+from ioc.mqtt.paho import MessageSource, Received
 
 log = logging.getLogger(__name__)
 

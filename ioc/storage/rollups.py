@@ -49,7 +49,7 @@ from typing import Any
 import asyncpg
 
 from ioc.connect import connect_database
-from ioc.store import Store
+from ioc.ingest.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -727,7 +727,7 @@ class RollupRefresher:
 
 
 # --------------------------------------------------------------------------------------------
-# ``ioc db refresh-rollups`` and ``ioc db check-rollups`` (registered in ioc/cli.py)
+# ``ioc db refresh-rollups`` and ``ioc db check-rollups`` (registered in ioc/cli/root.py)
 # --------------------------------------------------------------------------------------------
 
 
@@ -752,7 +752,7 @@ def _refresh_command() -> Any:
         aggregate over its policy's window (what its retention keeps) up to the start of its
         bucket in progress, as the aggregates' owner.
         """
-        from ioc.cli import _require_database, load_settings
+        from ioc.cli.root import _require_database, load_settings
 
         dsn = _require_database(load_settings(database_url=database_url))
 
@@ -781,7 +781,7 @@ def _check_command() -> Any:
         For every complete bucket each rollup keeps, and for the bucket in progress; exits 1
         when one differs. Reads every raw row once per rollup: minutes on a month of data.
         """
-        from ioc.cli import _require_database, load_settings
+        from ioc.cli.root import _require_database, load_settings
 
         dsn = _require_database(load_settings(database_url=database_url))
 

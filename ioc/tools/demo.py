@@ -21,12 +21,12 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from ioc.db import migrate
-from ioc.ingester import Ingester
-from ioc.local import LocalMosquitto, LocalPostgres, free_port
+from ioc.ingest.ingester import Ingester
+from ioc.ingest.service import build_ingester, run_ingester
 from ioc.models import EVENT_TYPES, VN_TZ, Feed
-from ioc.service import build_ingester, run_ingester
 from ioc.settings import Settings
+from ioc.storage.migrations import migrate
+from ioc.tools.local import LocalMosquitto, LocalPostgres, free_port
 
 
 async def _last_event_time(dsn: str) -> datetime | None:
@@ -141,10 +141,10 @@ async def _demo(
     seed: int | None,
     duration: float | None,
 ) -> None:
-    from ioc.mqttwire import PROTOCOL_5
+    from ioc.mqtt.publisher import DEFAULT_MAX_BACKLOG, FastPublisher
+    from ioc.mqtt.wire import PROTOCOL_5
     from simulators.control import listen
     from simulators.engine import Simulation
-    from simulators.fastpublish import DEFAULT_MAX_BACKLOG, FastPublisher
     from simulators.profiles import PROFILES
     from simulators.runner import LiveRun, SystemClock, backfill
 
@@ -209,7 +209,7 @@ async def _demo(
 
         async def simulate() -> None:
             # one publisher for the history (paced by the broker's backlog) and the live
-            # stream, so that one replay window covers both (simulators/fastpublish.py)
+            # stream, so that one replay window covers both (ioc/mqtt/publisher.py)
             async with FastPublisher(
                 settings.mqtt, client_id=f"ioc-demo-sim-{os.getpid()}",
                 ca_file=settings.mqtt_ca_file, max_backlog=DEFAULT_MAX_BACKLOG,

@@ -34,7 +34,7 @@ T = TypeVar("T")
 
 
 def _settings(ctx: click.Context):
-    from ioc.cli import load_settings
+    from ioc.cli.root import load_settings
     from ioc.logs import setup_logging
 
     settings = load_settings()
@@ -44,7 +44,7 @@ def _settings(ctx: click.Context):
 
 
 def _dsn(settings) -> str:
-    from ioc.cli import require_reachable_database
+    from ioc.cli.root import require_reachable_database
 
     return require_reachable_database(settings)
 

@@ -1,0 +1,1 @@
+"""Reference data of the provinces: geography, names, targets and the calendar."""

@@ -1,0 +1,1 @@
+"""The ingest path: MQTT message -> validated event or dead letter -> stored row."""

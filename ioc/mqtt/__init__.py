@@ -1,0 +1,1 @@
+"""MQTT: the message-source port, the wire codec, connections, subscriber and publisher."""

@@ -1,0 +1,1 @@
+"""The schema: versioned migrations and the dashboards' rollups."""

@@ -1,0 +1,1 @@
+"""Tooling beside the service: demo, benchmarks, local servers; the service never imports it."""
