@@ -40,7 +40,7 @@ from ioc.alerting.rules import Rule
 from ioc.alerting.service import build_notifiers
 from ioc.alerting.state import AlertStore
 from ioc.alerting.subscribers import Subscriber
-from ioc.cli.root import main
+from ioc.cli import main
 from ioc.models import Event
 from ioc.settings import MqttUrl
 from ioc.tools.local import LocalMosquitto, free_port

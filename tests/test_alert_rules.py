@@ -14,7 +14,7 @@ from ioc.alerting.labels import Matcher
 from ioc.alerting.rules import DEFAULT_RULES_FILE, Comparison, load_rules
 from ioc.alerting.schedule import Schedule
 from ioc.alerting.subscribers import WebhookChannel, load_subscribers
-from ioc.cli.root import main
+from ioc.cli import main
 from tests.conftest import repo_root
 
 EXAMPLE_SUBSCRIBERS = repo_root() / "alerts" / "subscribers.example.yml"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from ioc.cli.root import main
+from ioc.cli import main
 from ioc.tools.bench import MQB_TABLES, Figures, _null_consumer_counts, report
 
 

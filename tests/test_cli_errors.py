@@ -15,7 +15,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from ioc.cli.root import main
+from ioc.cli import main
 from ioc.connect import redact_url
 from ioc.storage.migrations import migrate
 from ioc.tools.local import LocalPostgres, free_port, timescaledb_bin_dir

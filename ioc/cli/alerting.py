@@ -28,25 +28,13 @@ from ioc.alerting.evaluate import State
 from ioc.alerting.labels import Matcher
 from ioc.alerting.rules import Rule, load_rules
 from ioc.alerting.state import AlertStore
+from ioc.cli.common import configured, require_reachable_database
+from ioc.cli.root import main
 from ioc.models import VN_TZ
 
 T = TypeVar("T")
 
 
-def _settings(ctx: click.Context):
-    from ioc.cli.root import load_settings
-    from ioc.logs import setup_logging
-
-    settings = load_settings()
-    level = (ctx.find_root().obj or {}).get("log_level")
-    setup_logging(level or settings.log_level)
-    return settings
-
-
-def _dsn(settings) -> str:
-    from ioc.cli.root import require_reachable_database
-
-    return require_reachable_database(settings)
 
 
 def _local(moment: datetime | None) -> str:
@@ -99,7 +87,7 @@ def describe_rule(rule: Rule) -> str:
 # -- ioc alert -------------------------------------------------------------------------------
 
 
-@click.group("alert")
+@main.group("alert")
 def alert() -> None:
     """The alerter: evaluate the rules, notify the subscribers."""
 
@@ -123,8 +111,8 @@ def alert_run(
     ctx: click.Context, once: bool, rule_files: tuple[Path, ...], subscribers: Path | None
 ) -> None:
     """Evaluate the rules every IOC_ALERT_INTERVAL_SECONDS and notify (until SIGINT/SIGTERM)."""
-    settings = _settings(ctx)
-    _dsn(settings)
+    settings = configured(ctx)
+    require_reachable_database(settings)
     from ioc.alerting.service import load_configuration, run_alerter
 
     try:
@@ -176,7 +164,7 @@ def alert_check_subscribers(file: Path) -> None:
 # -- ioc alerts ------------------------------------------------------------------------------
 
 
-@click.group("alerts")
+@main.group("alerts")
 def alerts() -> None:
     """Current alerts, silences and acknowledgements."""
 
@@ -186,7 +174,7 @@ def alerts() -> None:
 @click.pass_context
 def alerts_list(ctx: click.Context, show_all: bool) -> None:
     """Alerts now: firing and pending (and resolved with --all)."""
-    dsn = _dsn(_settings(ctx))
+    dsn = require_reachable_database(configured(ctx))
     states = list(State) if show_all else [State.FIRING, State.PENDING]
     rows = _with_store(dsn, lambda store: store.alerts(states=states))
     order = {State.FIRING: 0, State.PENDING: 1, State.RESOLVED: 2, State.INACTIVE: 3}
@@ -248,7 +236,7 @@ def silence_add(
     by: str | None,
 ) -> None:
     """Silence the alerts matching every -m matcher, from now."""
-    dsn = _dsn(_settings(ctx))
+    dsn = require_reachable_database(configured(ctx))
     matchers = _matchers(match)
     now = SYSTEM_CLOCK.now()
     if duration and until:
@@ -277,7 +265,7 @@ def silence_add(
 @click.pass_context
 def silence_list(ctx: click.Context, show_all: bool) -> None:
     """Active (and with --all, expired) silences."""
-    dsn = _dsn(_settings(ctx))
+    dsn = require_reachable_database(configured(ctx))
     now = SYSTEM_CLOCK.now()
     rows = _with_store(dsn, lambda store: store.silences(now, include_expired=show_all))
     for s in rows:
@@ -295,7 +283,7 @@ def silence_list(ctx: click.Context, show_all: bool) -> None:
 @click.pass_context
 def silence_expire(ctx: click.Context, silence_id: str) -> None:
     """End a silence now (its id, or the start of it)."""
-    dsn = _dsn(_settings(ctx))
+    dsn = require_reachable_database(configured(ctx))
     now = SYSTEM_CLOCK.now()
     try:
         expired = _with_store(dsn, lambda store: store.expire_silence(silence_id, now))
@@ -324,7 +312,7 @@ def alerts_ack(
     """Acknowledge firing alerts: they are not repeated (their resolution is still sent)."""
     if rule is None and not match and fingerprint is None:
         raise click.UsageError("say which alerts: a RULE, -m matchers and/or --fingerprint")
-    dsn = _dsn(_settings(ctx))
+    dsn = require_reachable_database(configured(ctx))
     matchers = _matchers(match)
     author = by or getpass.getuser()
     now = SYSTEM_CLOCK.now()
@@ -343,9 +331,3 @@ def alerts_ack(
         raise click.ClickException("no firing alert matches")
     for a in acked:
         click.echo(f"acknowledged {a.rule} {a.fingerprint[:8]}: {a.summary['vi']}")
-
-
-def register(main: click.Group) -> None:
-    """Add ``alert`` and ``alerts`` to the ``ioc`` command group."""
-    main.add_command(alert)
-    main.add_command(alerts)
