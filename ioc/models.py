@@ -11,7 +11,8 @@ number belongs, an unknown key or an unknown enum value is an error that names t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import cache
 from typing import Annotated, Any, ClassVar, Literal, get_args
@@ -56,7 +57,7 @@ def _storable(value: datetime) -> datetime:
 class Deadline:
     """Marks a datetime field that lies ahead of the event by nature (a due date): the
     boundary bounds it by ``IOC_INGEST_MAX_DEADLINE_DAYS``, not by the future limit of the
-    instants that have happened (see ``ioc.ingest.boundary.TimeLimits``)."""
+    instants that have happened (see ``TimeLimits``)."""
 
 
 Moment = Annotated[AwareDatetime, AfterValidator(_storable)]
@@ -363,3 +364,47 @@ EVENT_TYPES: dict[Feed, type[Event]] = {
 def local_time(moment: datetime) -> datetime:
     """``moment`` in the provinces' time zone."""
     return moment.astimezone(VN_TZ)
+
+
+@dataclass(frozen=True, slots=True)
+class TimeLimits:
+    """What an event's instants may plausibly be, relative to when the message arrived.
+
+    The model already refuses what the database cannot store; these bounds refuse what cannot
+    be true: an event dated before the service existed (``earliest``), something that has
+    happened more than ``max_future`` after it was received (clock skew allowed for), or a
+    deadline more than ``max_deadline`` ahead. One wrong date would otherwise become a
+    dossier's latest state forever, or widen every dashboard's time axis.
+    """
+
+    earliest: datetime = datetime(2000, 1, 1, tzinfo=UTC)
+    max_future: timedelta = timedelta(hours=24)
+    max_deadline: timedelta = timedelta(days=3650)
+
+    def check(self, event: Event, received_at: datetime) -> str | None:
+        """``None`` if every datetime field of ``event`` is plausible, else why not."""
+        for name, is_deadline in event.time_fields():
+            value: datetime = getattr(event, name)
+            if value < self.earliest:
+                return (
+                    f"field '{name}': {value.isoformat()} is before the earliest accepted "
+                    f"date {self.earliest.isoformat()} (IOC_INGEST_EARLIEST)"
+                )
+            if is_deadline:
+                if value - received_at > self.max_deadline:
+                    return (
+                        f"field '{name}': {value.isoformat()} is more than "
+                        f"{self.max_deadline.days} days after the message was received "
+                        f"(IOC_INGEST_MAX_DEADLINE_DAYS)"
+                    )
+            elif value - received_at > self.max_future:
+                hours = self.max_future.total_seconds() / 3600
+                return (
+                    f"field '{name}': {value.isoformat()} is more than {hours:g} hours after "
+                    f"the message was received at {received_at.isoformat(timespec='seconds')} "
+                    f"(IOC_INGEST_MAX_FUTURE_HOURS)"
+                )
+        return None
+
+
+DEFAULT_TIME_LIMITS = TimeLimits()

@@ -15,7 +15,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
-    from ioc.ingest.boundary import TimeLimits
+    from ioc.models import TimeLimits
 
 
 def default_state_dir() -> Path:
@@ -168,7 +168,7 @@ class Settings(BaseSettings):
         return value
 
     def time_limits(self) -> TimeLimits:
-        from ioc.ingest.boundary import TimeLimits
+        from ioc.models import TimeLimits
 
         return TimeLimits(
             earliest=self.ingest_earliest,

@@ -38,7 +38,7 @@ from ioc.settings import MqttUrl, Settings
 from simulators.control import ScenarioCommand, listen, send
 from simulators.engine import SCENARIOS, Simulation
 from simulators.profiles import PROFILES, ProvinceProfile
-from simulators.runner import LiveRun, RunStats, SystemClock, backfill
+from simulators.runner import SIMULATION_CLOCK, LiveRun, RunStats, backfill
 
 console = Console(stderr=True)
 
@@ -175,7 +175,7 @@ def run(
     client = client_id or default_client_id(url.username)
 
     async def go() -> tuple[RunStats, int]:
-        clock = SystemClock()
+        clock = SIMULATION_CLOCK
         now, started = clock.now(), clock.monotonic()
         sim = Simulation(profiles, seed=seed, start=now - timedelta(days=backfill_days),
                          scale=scale, warmup=timedelta(days=warmup_days))
@@ -285,7 +285,7 @@ def backfill_command(
             return
 
     async def go() -> tuple[RunStats, int]:
-        clock = SystemClock()
+        clock = SIMULATION_CLOCK
         end = clock.now()
         start = end - timedelta(days=days)
         sim = Simulation(profiles, seed=seed, start=start, scale=scale)
@@ -390,7 +390,7 @@ def scenario(
     command = ScenarioCommand(scenario=name, province=province, target=target,  # type: ignore[arg-type]
                               minutes=minutes)
     # Refuse what a simulator would refuse, before sending it.
-    now = SystemClock().now()
+    now = SIMULATION_CLOCK.now()
     probe = Simulation(_profiles((province,) if province else ()), seed=0, start=now, scale=0)
     try:
         command.apply(probe, now)

@@ -1,7 +1,7 @@
 """Driving a simulation against the wall clock (live) or as fast as the broker goes (backfill).
 
-The clock is a port: ``SystemClock`` is the only place in the simulators that reads the wall
-clock; tests and tools can pass their own.
+The clock is a port (``ioc.runtime.TimingClock``): ``SIMULATION_CLOCK``, the system clock in
+Vietnam's time zone, is the only reader of the wall clock here; tests and tools pass their own.
 """
 
 from __future__ import annotations
@@ -9,14 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from ioc.models import VN_TZ
 from ioc.mqtt.publisher import FastPublisher
+from ioc.runtime import SystemClock, TimingClock
 from ioc.topics import feed_topic
 from simulators.control import ScenarioCommand
 from simulators.engine import Scenario, Simulation
@@ -24,18 +23,7 @@ from simulators.engine import Scenario, Simulation
 log = logging.getLogger(__name__)
 
 
-class Clock(Protocol):
-    def now(self) -> datetime: ...
-
-    def monotonic(self) -> float: ...
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(VN_TZ)
-
-    def monotonic(self) -> float:
-        return time.monotonic()
+SIMULATION_CLOCK = SystemClock(VN_TZ)
 
 
 @dataclass(slots=True)
@@ -73,7 +61,7 @@ class LiveRun:
         speed: float = 1.0,
         duration: float | None = None,
         count: int | None = None,
-        clock: Clock | None = None,
+        clock: TimingClock | None = None,
         tick: float = 0.1,
         sim_start: datetime | None = None,
     ) -> None:
@@ -84,7 +72,7 @@ class LiveRun:
         self.speed = speed
         self.duration = duration
         self.count = count
-        self.clock = clock or SystemClock()
+        self.clock = clock or SIMULATION_CLOCK
         self.tick = tick
         self.stop = asyncio.Event()
         self.generated = 0
@@ -149,7 +137,7 @@ async def backfill(
     end: datetime,
     stop: asyncio.Event | None = None,
     progress: Callable[[datetime, int], None] | None = None,
-    clock: Clock | None = None,
+    clock: TimingClock | None = None,
     every: int = 2_000,
     drain_timeout: float = 30.0,
 ) -> RunStats:
@@ -162,7 +150,7 @@ async def backfill(
 
     ``progress(simulated_time, events_generated)`` is called every ``every`` events.
     """
-    clock = clock or SystemClock()
+    clock = clock or SIMULATION_CLOCK
     started = clock.monotonic()
     generated = 0
     stopped = False

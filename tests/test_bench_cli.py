@@ -5,7 +5,7 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from ioc.cli import main
-from ioc.tools.bench import MQB_TABLES, Figures, _null_consumer_counts, report
+from ioc.tools.bench import MQB_TABLES, Figures, null_consumer_counts, report
 
 
 def test_bench_help_lists_the_modes() -> None:
@@ -47,6 +47,6 @@ def test_the_broker_ceiling_run_counts_lost_and_duplicated_by_event_id(tmp_path)
         b"".join(f'{t} {{"event_id": "{i}", "amount": 1}}\n'.encode() for t, i in lines)
     )
     sent = {"a": 10.0, "b": 10.5, "c": 10.5}
-    tally = _null_consumer_counts(output, sent)
+    tally = null_consumer_counts(output, sent)
     assert (tally.received, tally.lost, tally.duplicated, tally.last) == (4, 1, 1, 11.25)
     assert [round(v) for v in tally.latencies_ms] == [200, 400, 500]

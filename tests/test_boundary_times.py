@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from paho.mqtt.enums import CallbackAPIVersion
 
-from ioc.ingest.boundary import DEFAULT_TIME_LIMITS, DeadLetter, Reason, TimeLimits, decode
+from ioc.ingest.boundary import DeadLetter, Reason, decode
 from ioc.ingest.store import Store
-from ioc.models import EVENT_TYPES, Event, PaymentEvent
+from ioc.models import DEFAULT_TIME_LIMITS, EVENT_TYPES, Event, PaymentEvent, TimeLimits
 from ioc.tools.local import LocalMosquitto
 from ioc.topics import feed_topic
 from tests.backends import TEMPLATE

@@ -42,7 +42,7 @@ from ioc.storage.rollups import refresh
 from ioc.tools.panelbench import expand, load_dashboards, panel_queries
 from simulators.engine import PENDING_MAX_MS, Simulation
 from simulators.profiles import PROFILES
-from tests.test_panel_queries import _run
+from tests.test_panel_queries import run_query
 
 pytestmark = pytest.mark.db
 
@@ -356,7 +356,7 @@ async def test_the_overview_stats_stay_green_through_a_normal_week(week):
             for code in PROFILES:
                 variables = {"province": code, "district": districts[code]}
                 sql = expand(query, variables, now=now).sql
-                _, rows = await _run(week["dsn"], sql)
+                _, rows = await run_query(week["dsn"], sql)
                 colours[(query.title, code)].append(rows[0]["color"])
         now += timedelta(hours=6)
     not_green = {

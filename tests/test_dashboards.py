@@ -32,7 +32,7 @@ import pytest
 import yaml
 
 from ioc.storage.rollups import ROLLUPS
-from ioc.tools.panelbench import _VARIABLE, DASHBOARDS_DIR, load_dashboards, panel_queries
+from ioc.tools.panelbench import DASHBOARDS_DIR, VARIABLE, load_dashboards, panel_queries
 from tests.conftest import repo_root
 
 sdk = pytest.importorskip("grafana_foundation_sdk")
@@ -253,7 +253,7 @@ def test_every_variable_a_query_uses_is_defined():
         queries = panel_queries([board])
         assert queries
         for query in queries:
-            used = {m.group(1) or m.group(2) or m.group(4) for m in _VARIABLE.finditer(query.sql)}
+            used = {m.group(1) or m.group(2) or m.group(4) for m in VARIABLE.finditer(query.sql)}
             used = {name for name in used if not name.startswith("__")}
             assert used <= defined, f"{query.name} uses {used - defined}"
         district = next(v for v in board["templating"]["list"] if v["name"] == "district")

@@ -22,7 +22,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ioc.ingest.ingester import Backoff
 from ioc.mqtt.paho import Received
 from ioc.mqtt.subscriber import FastSource
 from ioc.mqtt.wire import (
@@ -46,6 +45,7 @@ from ioc.mqtt.wire import (
     encode_varint,
     puback,
 )
+from ioc.runtime import Backoff
 from ioc.settings import MqttUrl
 from ioc.tools.local import LocalMosquitto
 

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ioc.mqtt.publisher import FastPublisher, PublisherRefused, _with_packet_id
+from ioc.mqtt.publisher import FastPublisher, PublisherRefused
 from ioc.mqtt.subscriber import FastSource
-from ioc.mqtt.wire import PROTOCOL_5, PROTOCOL_311, Decoder, Publish
+from ioc.mqtt.wire import PROTOCOL_5, PROTOCOL_311, Decoder, Publish, with_packet_id
 from ioc.settings import MqttUrl
 from ioc.tools.local import LocalMosquitto
 from ioc.topics import FEED_FILTER
@@ -250,7 +250,7 @@ def test_a_kept_message_is_published_again_under_a_new_packet_id(protocol: int) 
     for topic, payload in (("t", b"p"), (long_topic, b"y" * 20_000)):
         original = Publish(topic, payload, 1, 5, True, False).encode(protocol)
         decoder = Decoder(protocol)
-        decoder.feed(_with_packet_id(original, 777))
+        decoder.feed(with_packet_id(original, 777))
         (again,) = decoder.packets()
         assert (again.topic, again.payload, again.packet_id, again.dup, again.qos) == (
             topic, payload, 777, False, 1,

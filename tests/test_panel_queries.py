@@ -197,7 +197,7 @@ def _uses_alerts(query: PanelQuery) -> bool:
     return any(name in query.sql for name in ALERT_OBJECTS)
 
 
-async def _run(dsn: str, sql: str) -> tuple[list[tuple[str, str]], list[asyncpg.Record]]:
+async def run_query(dsn: str, sql: str) -> tuple[list[tuple[str, str]], list[asyncpg.Record]]:
     """Columns (name, type) and rows, as the read-only role Grafana logs in as."""
     conn = await asyncpg.connect(as_role(dsn, "ioc_grafana"))
     try:
@@ -263,7 +263,7 @@ async def test_panel_query_runs_as_grafana_with_every_kind_of_district_selection
         for label, chosen in selections.items():
             variables = {"province": province, "district": chosen}
             sql = expand(query, variables, now=NOW).sql
-            columns, rows = await _run(panels_db["dsn"], sql)
+            columns, rows = await run_query(panels_db["dsn"], sql)
             check_shape(query, columns)
             if label == "all" and (panels_db["alert_rows"] or not _uses_alerts(query)):
                 assert rows, f"{query.name}: no rows for {province} with all districts"
@@ -295,7 +295,7 @@ async def test_timeseries_are_filled_across_the_range(panels_db):
     variables = {"province": "binh-duong", "district": panels_db["districts"]["binh-duong"]}
     expanded = expand(query, variables, now=NOW)
     assert expanded.interval_ms == 60_000  # 24 h over 1000 points, rounded: a minute
-    _, rows = await _run(panels_db["dsn"], expanded.sql)
+    _, rows = await run_query(panels_db["dsn"], expanded.sql)
     payments = [r for r in rows if r["metric"] == "Thanh toán"]
     assert len(payments) > 0.5 * 24 * 60
 
@@ -648,6 +648,6 @@ async def test_every_banded_stat_is_green_on_a_normal_afternoon(panels_db):
     for query in banded:
         for province in PROVINCES:
             variables = {"province": province, "district": panels_db["districts"][province]}
-            _, rows = await _run(panels_db["dsn"], expand(query, variables, now=NOW).sql)
+            _, rows = await run_query(panels_db["dsn"], expand(query, variables, now=NOW).sql)
             colours[(query.name, province)] = rows[0]["color"]
     assert {key: c for key, c in colours.items() if c != "green"} == {}

@@ -11,11 +11,9 @@ notify/         the notification pipeline and the webhook, e-mail and MQTT notif
 engine.py       the alerter: evaluation passes and dispatch
 service.py      wiring from the settings, signals
 cli.py          `ioc alert ...` and `ioc alerts ...`
-clock.py        the only reader of the wall clock
 """
 
 from ioc.alerting.alert import Alert
-from ioc.alerting.clock import SYSTEM_CLOCK, Clock, SystemClock
 from ioc.alerting.engine import Alerter, PassResult
 from ioc.alerting.errors import (
     AlertingError,
@@ -33,6 +31,7 @@ from ioc.alerting.kpis import KPIS, KpiQuery, Sample
 from ioc.alerting.rules import DEFAULT_RULES_FILE, Rule, load_rules
 from ioc.alerting.state import AlertStore, Silence
 from ioc.alerting.subscribers import Subscriber, load_subscribers
+from ioc.runtime import SYSTEM_CLOCK, Clock, SystemClock
 
 __all__ = [
     "DEFAULT_RULES_FILE",

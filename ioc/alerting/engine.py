@@ -30,7 +30,6 @@ from typing import Any, Self
 
 from ioc.alerting import metrics
 from ioc.alerting.alert import Alert
-from ioc.alerting.clock import SYSTEM_CLOCK, Clock
 from ioc.alerting.errors import AlertStoreUnavailable, KpiError
 from ioc.alerting.evaluate import AlertStatus, Outcome, State, evaluate, retire
 from ioc.alerting.kpis import Sample
@@ -43,7 +42,7 @@ from ioc.alerting.rules import Rule
 from ioc.alerting.state import AlertEvent, AlertStore
 from ioc.alerting.subscribers import Subscriber
 from ioc.alerting.templates import Number, label_names, place_names, render
-from ioc.ingest.ingester import Backoff
+from ioc.runtime import SYSTEM_CLOCK, Backoff, Clock
 
 log = logging.getLogger(__name__)
 

@@ -13,14 +13,12 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from ioc.alerting.clock import SYSTEM_CLOCK, Clock
 from ioc.alerting.engine import Alerter
 from ioc.alerting.errors import ConfigError
 from ioc.alerting.notify.base import Notifier
@@ -36,7 +34,8 @@ from ioc.alerting.subscribers import (
     WebhookChannel,
     load_subscribers,
 )
-from ioc.ingest.metrics import HealthServer
+from ioc.health import HealthServer
+from ioc.runtime import SYSTEM_CLOCK, Clock, stop_on_signals
 from ioc.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -132,7 +131,6 @@ async def run_alerter(
 ) -> None:
     """Run the alerter until SIGINT/SIGTERM (or ``stop``); ``once``: one pass, then return."""
     stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
     async with contextlib.AsyncExitStack() as stack:
         store = await stack.enter_async_context(AlertStore(settings.dsn()))
         http = await stack.enter_async_context(httpx.AsyncClient())
@@ -172,11 +170,7 @@ async def run_alerter(
                     ready=lambda: alerter.database_ok,
                 )
             )
-        if handle_signals:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                stack.callback(loop.remove_signal_handler, sig)
+        stack.enter_context(stop_on_signals(stop.set, enabled=handle_signals))
         log.info(
             "alerter running",
             extra={"rules": len(rules), "subscribers": len(subscribers)},

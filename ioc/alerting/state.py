@@ -26,7 +26,7 @@ from ioc.alerting.evaluate import AlertStatus, State
 from ioc.alerting.kpis import Sample, fetch_samples
 from ioc.alerting.labels import Matcher, matches_all
 from ioc.alerting.rules import Rule
-from ioc.ingest.store import is_retryable as _connection_problem  # the ingester's classification
+from ioc.storage.errors import is_retryable
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +228,7 @@ class AlertStore:
                     init=_init_connection,
                 )
             except Exception as exc:
-                if _connection_problem(exc) or isinstance(exc, asyncpg.PostgresError):
+                if is_retryable(exc) or isinstance(exc, asyncpg.PostgresError):
                     raise AlertStoreUnavailable(f"cannot connect to the database: {exc}") from exc
                 raise
         return self._pool
@@ -238,7 +238,7 @@ class AlertStore:
         try:
             return await getattr(pool, method)(*args)
         except Exception as exc:
-            if _connection_problem(exc):
+            if is_retryable(exc):
                 raise AlertStoreUnavailable(f"database unavailable: {exc}") from exc
             raise
 
@@ -256,7 +256,7 @@ class AlertStore:
             async with pool.acquire() as conn:
                 return await fetch_samples(conn, rule.query, rule.group_by, now)
         except Exception as exc:
-            if _connection_problem(exc):
+            if is_retryable(exc):
                 raise AlertStoreUnavailable(f"database unavailable: {exc}") from exc
             if isinstance(exc, asyncpg.PostgresError):
                 raise KpiError(f"{rule.kpi} for rule {rule.name}: {exc}") from exc
@@ -321,7 +321,7 @@ class AlertStore:
                         ],
                     )
         except Exception as exc:
-            if _connection_problem(exc):
+            if is_retryable(exc):
                 raise AlertStoreUnavailable(f"database unavailable: {exc}") from exc
             raise
 

@@ -21,7 +21,6 @@ from typing import TypeVar
 
 import click
 
-from ioc.alerting.clock import SYSTEM_CLOCK
 from ioc.alerting.durations import format_duration, parse_duration
 from ioc.alerting.errors import AlertingError, ConfigError
 from ioc.alerting.evaluate import State
@@ -31,6 +30,7 @@ from ioc.alerting.state import AlertStore
 from ioc.cli.common import configured, require_reachable_database
 from ioc.cli.root import main
 from ioc.models import VN_TZ
+from ioc.runtime import SYSTEM_CLOCK
 
 T = TypeVar("T")
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import ValidationError
 
-from ioc.models import EVENT_TYPES, Event
+from ioc.models import DEFAULT_TIME_LIMITS, EVENT_TYPES, Event, TimeLimits
 from ioc.topics import TopicError, parse_feed_topic
 
 log = logging.getLogger(__name__)
@@ -47,50 +47,6 @@ class DeadLetter:
     reason: Reason
     detail: str
     received_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class TimeLimits:
-    """What an event's instants may plausibly be, relative to when the message arrived.
-
-    The model already refuses what the database cannot store; these bounds refuse what cannot
-    be true: an event dated before the service existed (``earliest``), something that has
-    happened more than ``max_future`` after it was received (clock skew allowed for), or a
-    deadline more than ``max_deadline`` ahead. One wrong date would otherwise become a
-    dossier's latest state forever, or widen every dashboard's time axis.
-    """
-
-    earliest: datetime = datetime(2000, 1, 1, tzinfo=UTC)
-    max_future: timedelta = timedelta(hours=24)
-    max_deadline: timedelta = timedelta(days=3650)
-
-    def check(self, event: Event, received_at: datetime) -> str | None:
-        """``None`` if every datetime field of ``event`` is plausible, else why not."""
-        for name, is_deadline in event.time_fields():
-            value: datetime = getattr(event, name)
-            if value < self.earliest:
-                return (
-                    f"field '{name}': {value.isoformat()} is before the earliest accepted "
-                    f"date {self.earliest.isoformat()} (IOC_INGEST_EARLIEST)"
-                )
-            if is_deadline:
-                if value - received_at > self.max_deadline:
-                    return (
-                        f"field '{name}': {value.isoformat()} is more than "
-                        f"{self.max_deadline.days} days after the message was received "
-                        f"(IOC_INGEST_MAX_DEADLINE_DAYS)"
-                    )
-            elif value - received_at > self.max_future:
-                hours = self.max_future.total_seconds() / 3600
-                return (
-                    f"field '{name}': {value.isoformat()} is more than {hours:g} hours after "
-                    f"the message was received at {received_at.isoformat(timespec='seconds')} "
-                    f"(IOC_INGEST_MAX_FUTURE_HOURS)"
-                )
-        return None
-
-
-DEFAULT_TIME_LIMITS = TimeLimits()
 
 
 def describe_validation_error(error: ValidationError, limit: int = 5) -> str:

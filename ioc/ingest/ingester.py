@@ -21,19 +21,16 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from ioc.ingest import metrics
-from ioc.ingest.boundary import DEFAULT_TIME_LIMITS, DeadLetter, TimeLimits, decode
+from ioc.ingest.boundary import DeadLetter, decode
 from ioc.ingest.store import Store, StoreUnavailable
-from ioc.models import Event
+from ioc.models import DEFAULT_TIME_LIMITS, Event, TimeLimits
 from ioc.mqtt.paho import MessageSource, Received
+from ioc.runtime import Backoff, utc_now
 
 log = logging.getLogger(__name__)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -46,17 +43,6 @@ class IngestStats:
     retries: int = 0
     by_feed: dict[str, int] = field(default_factory=dict)
     last_commit_at: float | None = None
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Exponential backoff with a cap: 0.2 s, 0.4 s, ... up to ``maximum``."""
-
-    initial: float = 0.2
-    maximum: float = 5.0
-
-    def delay(self, attempt: int) -> float:
-        return min(self.maximum, self.initial * (2 ** max(0, attempt - 1)))
 
 
 @dataclass(eq=False)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 
+from ioc.health import HealthServer
 from ioc.ingest import metrics
 from ioc.ingest.ingester import Ingester, IngestStats
-from ioc.ingest.metrics import HealthServer
 from ioc.ingest.store import Store
 from ioc.mqtt.paho import MessageSource, PahoSource
 from ioc.mqtt.subscriber import FastSource
+from ioc.runtime import stop_on_signals
 from ioc.settings import Settings
 from ioc.storage.rollups import RollupRefresher
 from ioc.topics import FEED_FILTER
@@ -56,11 +56,8 @@ async def run_ingester(
     rollup_refresh_seconds: float = 10.0,
 ) -> IngestStats:
     """Run until ``stop`` is set or SIGINT/SIGTERM; commit the batch in hand, then close."""
-    loop = asyncio.get_running_loop()
-    if handle_signals:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, ingester.stop)
     async with contextlib.AsyncExitStack() as stack:
+        stack.enter_context(stop_on_signals(ingester.stop, enabled=handle_signals))
         if metrics_port:
             await stack.enter_async_context(
                 HealthServer(
@@ -73,7 +70,7 @@ async def run_ingester(
         metrics.DATABASE_UP.set(1 if ingester.database_ok else 0)
         # the dashboards' rollups: own task and connection (ioc/storage/rollups.py)
         await stack.enter_async_context(
-            RollupRefresher.for_store(ingester.store, interval=rollup_refresh_seconds)
+            RollupRefresher(ingester.store.dsn, interval=rollup_refresh_seconds)
         )
         await stack.enter_async_context(ingester.source)
         # read at scrape time, so they are true even while a batch is being retried
@@ -89,9 +86,6 @@ async def run_ingester(
             if stopper:
                 stopper.cancel()
             await ingester.store.close()
-            if handle_signals:
-                for sig in (signal.SIGINT, signal.SIGTERM):
-                    loop.remove_signal_handler(sig)
     log.info(
         "ingester stopped",
         extra={"stored": ingester.stats.stored, "dead_lettered": ingester.stats.dead_lettered},

@@ -25,12 +25,11 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 import asyncpg
-from asyncpg.exceptions._base import DataError as _ClientDataError
 
 from ioc.ingest.boundary import DeadLetter, Reason
 from ioc.models import (
@@ -43,6 +42,8 @@ from ioc.models import (
     IncidentEvent,
     PaymentEvent,
 )
+from ioc.runtime import utc_now
+from ioc.storage.errors import is_data_error, is_retryable
 from ioc.topics import feed_topic
 
 log = logging.getLogger(__name__)
@@ -185,40 +186,6 @@ class WriteResult:
         self.rejected += other.rejected
 
 
-def is_retryable(exc: BaseException) -> bool:
-    """A connection or resource problem: the same work may succeed later."""
-    if _is_data_error(exc):
-        return False
-    if isinstance(exc, (OSError, asyncio.TimeoutError, asyncpg.InterfaceError)):
-        return True
-    if isinstance(exc, asyncpg.InternalClientError):
-        # e.g. "cannot switch to state 15; another operation (2) is in progress": an idle
-        # connection that took the server's shutdown message; a new connection will do
-        return True
-    if isinstance(exc, asyncpg.PostgresError):
-        state = exc.sqlstate or ""
-        # 08 connection, 53 resources (disk full, out of memory, too many connections),
-        # 57P operator intervention (shutdown, cannot connect now), 40001/40P01 transient.
-        return state[:2] in ("08", "53") or state.startswith("57P") or state in ("40001", "40P01")
-    return False
-
-
-def _is_data_error(exc: BaseException) -> bool:
-    """The rows are bad, not the connection: retrying them can only fail again.
-
-    Server side: class 22 data exception (NUL in text, out of range), 23 integrity violation.
-    Client side: asyncpg encodes each value before it is sent (COPY included), and a value it
-    cannot encode raises there: OverflowError ("date value out of range"), ValueError, or
-    asyncpg's own client ``DataError`` (an ``InterfaceError``, and so otherwise taken for a
-    lost connection and retried forever). The model refuses what it knows cannot be stored;
-    this is the defence in depth, so that a value nobody foresaw costs one row, not the
-    ingester.
-    """
-    if isinstance(exc, asyncpg.PostgresError):
-        return (exc.sqlstate or "")[:2] in ("22", "23")
-    return isinstance(exc, (OverflowError, ValueError, _ClientDataError))
-
-
 def _clean_text(value: str) -> str:
     return value.replace("\x00", "\\0")
 
@@ -232,10 +199,18 @@ class Store:
     copied (see ``Ingester``). Each connection has its own temporary tables.
     """
 
-    def __init__(self, dsn: str, *, connect_timeout: float = 5.0, connections: int = 1) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        connect_timeout: float = 5.0,
+        connections: int = 1,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         if connections < 1:
             raise ValueError("a store needs at least one connection")
         self._dsn = dsn
+        self._clock = clock  # when a row the database refused became a dead letter
         self._connect_timeout = connect_timeout
         self.connections = connections
         self._idle: list[asyncpg.Connection] = []
@@ -292,7 +267,7 @@ class Store:
             try:
                 yield conn
             except BaseException as exc:
-                if _is_data_error(exc) and not conn.is_closed():
+                if is_data_error(exc) and not conn.is_closed():
                     self._idle.append(conn)
                 else:
                     conn.terminate()
@@ -357,7 +332,7 @@ class Store:
         try:
             return await self._write_once(events, dead_letters)
         except Exception as exc:
-            if _is_data_error(exc):
+            if is_data_error(exc):
                 return await self._isolate(events, dead_letters, exc)
             if is_retryable(exc):
                 raise StoreUnavailable(f"database unavailable: {exc}") from exc
@@ -377,7 +352,7 @@ class Store:
                     payload=event.to_json(),
                     reason=Reason.DB_REJECTED,
                     detail=_clean_text(f"database refused the row: {exc}"),
-                    received_at=datetime.now(UTC),
+                    received_at=self._clock(),
                 )
                 for event in events
             ]
@@ -411,7 +386,7 @@ class Store:
             payload=letter.payload,
             reason=letter.reason,
             detail=ascii_text(f"{letter.detail} (database refused the dead letter: {exc})"),
-            received_at=datetime.now(UTC),
+            received_at=self._clock(),
         )
         if safe == letter:
             raise exc
@@ -496,7 +471,7 @@ class Store:
         """Take the events at ``positions`` (ids claimed already) out of the staged rows:
         a duplicate is counted, a different event under a claimed id becomes a dead letter."""
         conflicts = []
-        now = datetime.now(UTC)
+        now = self._clock()
         for index, same, feed, stored_at in await conn.fetch(
             self._classify_sql[tuple(models)], positions
         ):

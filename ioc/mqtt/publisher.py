@@ -71,7 +71,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Self
 
-from ioc.ingest.ingester import Backoff
 from ioc.models import Event
 from ioc.mqtt.client import PublisherClosed, default_client_id
 from ioc.mqtt.connection import ClientConnection, open_connection
@@ -88,8 +87,11 @@ from ioc.mqtt.wire import (
     Publish,
     SubAck,
     Subscribe,
+    publish_topic,
     reason_text,
+    with_packet_id,
 )
+from ioc.runtime import Backoff
 from ioc.settings import MqttUrl
 from ioc.topics import feed_topic
 
@@ -636,7 +638,7 @@ class FastPublisher:
         if now - first > self.replay_seconds:
             self.unrouted += 1
             self._state(
-                f"no subscriber took a message on {_topic_of(data)} for "
+                f"no subscriber took a message on {publish_topic(data)} for "
                 f"{self.replay_seconds:g} s; giving it up"
             )
         else:
@@ -664,7 +666,7 @@ class FastPublisher:
                     if replay:
                         self._replay_ids.add(packet_id)
                     self.unrouted_retries += 1
-                    await self._enqueue(packet_id, _with_packet_id(data, packet_id))
+                    await self._enqueue(packet_id, with_packet_id(data, packet_id))
         except (PublisherClosed, PublisherRefused):
             return
 
@@ -889,7 +891,7 @@ class FastPublisher:
                 packet_id = self._allocate_id()
                 self._replay_ids.add(packet_id)
                 self.replayed += 1
-                await self._enqueue(packet_id, _with_packet_id(data, packet_id))
+                await self._enqueue(packet_id, with_packet_id(data, packet_id))
         except (PublisherClosed, PublisherRefused):
             return
         if not self._inflight and not self._unrouted:
@@ -919,29 +921,3 @@ class FastPublisher:
             protocol=self.protocol,
             properties=properties,
         ).encode(self.protocol)
-
-
-
-def _with_packet_id(data: bytes, packet_id: int) -> bytes:
-    """An encoded QoS 1 PUBLISH with another packet id (and no DUP flag): the id follows
-    the fixed header, its remaining length and the topic."""
-    position = 1
-    while data[position] & 0x80:  # the remaining length's continuation bytes
-        position += 1
-    position += 1
-    topic_length = int.from_bytes(data[position : position + 2], "big")
-    position += 2 + topic_length
-    return b"".join(
-        (bytes((data[0] & ~0x08,)), data[1:position], packet_id.to_bytes(2, "big"),
-         data[position + 2 :])
-    )
-
-
-def _topic_of(data: bytes) -> str:
-    """The topic of an encoded PUBLISH (for a log line)."""
-    position = 1
-    while data[position] & 0x80:
-        position += 1
-    position += 1
-    length = int.from_bytes(data[position : position + 2], "big")
-    return data[position + 2 : position + 2 + length].decode("utf-8", "replace")

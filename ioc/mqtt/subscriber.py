@@ -34,7 +34,6 @@ import time
 from collections.abc import Iterable
 from typing import Self, TypeVar
 
-from ioc.ingest.ingester import Backoff
 from ioc.mqtt.connection import ClientConnection, open_connection
 from ioc.mqtt.paho import Received
 from ioc.mqtt.wire import (
@@ -53,6 +52,7 @@ from ioc.mqtt.wire import (
     Subscribe,
     reason_text,
 )
+from ioc.runtime import Backoff
 from ioc.settings import MqttUrl
 
 log = logging.getLogger(__name__)

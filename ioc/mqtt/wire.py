@@ -739,3 +739,28 @@ class Decoder:
         finally:
             self._pos = pos
         return out
+
+
+def _topic_span(data: bytes) -> tuple[int, int]:
+    """Where the topic of an encoded PUBLISH is: it follows the fixed header (one byte), the
+    remaining length (1-4 bytes) and the topic's own 2-byte length."""
+    position = 1
+    while data[position] & 0x80:  # the remaining length's continuation bytes
+        position += 1
+    position += 1
+    length = int.from_bytes(data[position : position + 2], "big")
+    return position + 2, position + 2 + length
+
+
+def publish_topic(data: bytes) -> str:
+    """The topic of an encoded PUBLISH (for a log line)."""
+    start, end = _topic_span(data)
+    return data[start:end].decode("utf-8", "replace")
+
+
+def with_packet_id(data: bytes, packet_id: int) -> bytes:
+    """An encoded QoS 1 PUBLISH with another packet id (and no DUP flag): the id follows the
+    topic."""
+    _, end = _topic_span(data)
+    return b"".join((bytes((data[0] & ~0x08,)), data[1:end], packet_id.to_bytes(2, "big"),
+                     data[end + 2 :]))

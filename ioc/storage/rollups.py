@@ -49,7 +49,6 @@ from typing import Any
 import asyncpg
 
 from ioc.connect import connect_database
-from ioc.ingest.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -656,11 +655,6 @@ class RollupRefresher:
         self._last_error: str | None = None
         self.refreshes = 0
         self.last: RefreshResult | None = None
-
-    @classmethod
-    def for_store(cls, store: Store, **kwargs: Any) -> RollupRefresher:
-        """A refresher on the database a ``Store`` writes to."""
-        return cls(store.dsn, **kwargs)
 
     async def __aenter__(self) -> RollupRefresher:
         if self._dsn:

@@ -190,7 +190,7 @@ async def _count_stored(dsn: str, tables: list[tuple[str, str, str]] | None = No
 
 
 @dataclass
-class _Tally:
+class Tally:
     """What a consumer delivered, counted by event id against what was published."""
 
     received: int
@@ -202,7 +202,7 @@ class _Tally:
     """Publish -> arrival, sorted."""
 
 
-def _tally(arrivals: Iterable[tuple[str, float]], sent: dict[str, float]) -> _Tally:
+def _tally(arrivals: Iterable[tuple[str, float]], sent: dict[str, float]) -> Tally:
     """Count (event id, arrival time) pairs against ``sent`` (event id -> publish time)."""
     seen: set[str] = set()
     latencies: list[float] = []
@@ -214,12 +214,12 @@ def _tally(arrivals: Iterable[tuple[str, float]], sent: dict[str, float]) -> _Ta
         seen.add(event_id)
         if event_id in sent:
             latencies.append((arrived - sent[event_id]) * 1000)
-    return _Tally(received, len(set(sent) - seen), received - len(seen), last, sorted(latencies))
+    return Tally(received, len(set(sent) - seen), received - len(seen), last, sorted(latencies))
 
 
 async def _collect(
     dsn: str, sent: dict[str, float], tables: list[tuple[str, str, str]] | None = None
-) -> _Tally:
+) -> Tally:
     """The stored rows' event ids and write times, counted against what was published."""
     conn = await asyncpg.connect(dsn)
     try:
@@ -344,7 +344,7 @@ def measure(
                     cpu_used = _cpu_seconds(ingester.pid) - cpu_before
                     ingester.wait(120)
                     watcher.running = False
-                    tally = _null_consumer_counts(null_output, sent)
+                    tally = null_consumer_counts(null_output, sent)
                 else:
                     _wait_stored(dsn, len(items), 60.0 if outage else 15.0, tables)
                     cpu_used = _cpu_seconds(ingester.pid) - cpu_before
@@ -390,7 +390,7 @@ def _start_null_consumer(port: int, count: int, output: Path) -> subprocess.Pope
         return subprocess.Popen(args, stdout=out)
 
 
-def _null_consumer_counts(output: Path, sent: dict[str, float]) -> _Tally:
+def null_consumer_counts(output: Path, sent: dict[str, float]) -> Tally:
     """``mosquitto_sub -F '%U %p'`` output (arrival time, payload per line), counted."""
 
     def arrivals() -> Iterator[tuple[str, float]]:

@@ -146,7 +146,7 @@ async def _demo(
     from simulators.control import listen
     from simulators.engine import Simulation
     from simulators.profiles import PROFILES
-    from simulators.runner import LiveRun, SystemClock, backfill
+    from simulators.runner import SIMULATION_CLOCK, LiveRun, backfill
 
     console = Console()
     state = settings.state_dir
@@ -194,7 +194,7 @@ async def _demo(
             if ingest_task.done():
                 await ingest_task  # raises what stopped it
             await asyncio.sleep(0.05)
-        clock = SystemClock()
+        clock = SIMULATION_CLOCK
         now = clock.now()
         last = await _last_event_time(dsn)
         start = now - timedelta(hours=backfill_hours)

@@ -217,7 +217,7 @@ def format_interval(ms: int) -> str:
 # --------------------------------------------------------------------------------------------
 
 Values = str | Sequence[str]
-_VARIABLE = re.compile(r"\$(\w+)|\[\[(\w+)(?::(\w+))?\]\]|\$\{(\w+)(?:\.(\w+))?(?::(\w+))?\}")
+VARIABLE = re.compile(r"\$(\w+)|\[\[(\w+)(?::(\w+))?\]\]|\$\{(\w+)(?:\.(\w+))?(?::(\w+))?\}")
 
 
 def _quote(value: str) -> str:
@@ -263,7 +263,7 @@ def interpolate(
             raise KeyError(f"the query uses ${name}, which is not a dashboard variable")
         return _format(variables[name], fmt, name in multi)
 
-    return _VARIABLE.sub(replace, sql)
+    return VARIABLE.sub(replace, sql)
 
 
 def _rfc3339(moment: datetime) -> str:
