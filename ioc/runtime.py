@@ -87,13 +87,22 @@ class StateLog:
     the same way is one line, not one per retry, and the next different state (the recovery,
     another failure) is logged again.
 
-    ``message`` is a %-format with one ``%s`` for the state; ``context`` goes into every
-    record's ``extra``.
+    ``message`` is a %-format with one ``%s`` for the state, or, with ``state_key``, a fixed
+    message with the state in ``extra[state_key]``; ``context`` goes into every record's
+    ``extra``. A state of None (all is well) is never logged.
     """
 
-    def __init__(self, logger: logging.Logger, message: str = "%s", **context: object) -> None:
+    def __init__(
+        self,
+        logger: logging.Logger,
+        message: str = "%s",
+        *,
+        state_key: str | None = None,
+        **context: object,
+    ) -> None:
         self.logger = logger
         self.message = message
+        self.state_key = state_key
         self.context = context
         self.last: str | None = None
 
@@ -102,7 +111,12 @@ class StateLog:
         if state == self.last:
             return False
         self.last = state
-        if state is not None:
+        if state is None:
+            return True
+        if self.state_key:
+            extra = {self.state_key: state, **extra}
+            self.logger.log(level, self.message, extra={**self.context, **extra})
+        else:
             self.logger.log(level, self.message, state, extra={**self.context, **extra})
         return True
 

@@ -480,7 +480,7 @@ async def test_the_background_refresher_brings_a_late_event_into_a_complete_buck
             if await db.fetchval("SELECT sum(received) FROM incident_events_1h") == 2:
                 break
             await asyncio.sleep(0.1)
-        assert r.refreshes >= 1 and r._last_error is None, r._last_error
+        assert r.refreshes >= 1 and r.last_error is None, r.last_error
     assert await db.fetchval("SELECT sum(received) FROM incident_events_1h") == 2
     await assert_rollups_equal_raw(db)
 
@@ -512,7 +512,7 @@ async def test_the_refresher_survives_a_database_without_the_rollups(empty_datab
     async with RollupRefresher(dsn, interval=0.02) as refresher:
         await asyncio.sleep(0.2)
         assert refresher.refreshes == 0
-        assert refresher._last_error and "rollups do not exist" in refresher._last_error
+        assert refresher.last_error and "rollups do not exist" in refresher.last_error
 
 
 @pytest.mark.plain_postgresql

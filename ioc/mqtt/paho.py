@@ -35,6 +35,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from ioc.runtime import StateLog
 from ioc.settings import MqttUrl
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,8 @@ class PahoSource:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup: asyncio.Event | None = None
         self._waiting = False
-        self._last_state: str | None = None
+        # a repeating failure is logged when it changes
+        self._log_state = StateLog(log, "mqtt %s", broker=f"{self.url.host}:{self.url.port}")
 
         kwargs: dict = {
             "callback_api_version": CallbackAPIVersion.VERSION2,
@@ -149,13 +151,6 @@ class PahoSource:
 
     # -- paho's network thread ---------------------------------------------------------------
 
-    def _log_state(self, state: str, **context: object) -> None:
-        if state != self._last_state:  # a repeating failure is logged when it changes
-            self._last_state = state
-            log.warning(
-                "mqtt %s", state, extra={"broker": f"{self.url.host}:{self.url.port}", **context}
-            )
-
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
             self.connect_failures += 1
@@ -163,7 +158,7 @@ class PahoSource:
             return
         self._session += 1
         self.connected = True
-        self._last_state = "connected"
+        self._log_state.set("connected")
         log.info("mqtt connected", extra={"session_present": flags.session_present})
         client.subscribe(self.topic_filter, qos=1)
 

@@ -91,7 +91,7 @@ from ioc.mqtt.wire import (
     reason_text,
     with_packet_id,
 )
-from ioc.runtime import Backoff
+from ioc.runtime import Backoff, StateLog
 from ioc.settings import MqttUrl
 from ioc.topics import feed_topic
 
@@ -299,7 +299,9 @@ class FastPublisher:
         self._retained_warned = False
         self._error: BaseException | None = None
         self._closed = False
-        self._last_state = ""
+        self._state = StateLog(  # a state is logged when it changes, not on every retry
+            log, "mqtt %s", client_id=self.client_id, broker=f"{self.url.host}:{self.url.port}"
+        )
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -770,17 +772,6 @@ class FastPublisher:
             self._online.clear()  # type: ignore[union-attr]
 
     # -- connecting ----------------------------------------------------------------------------
-
-    def _state(self, state: str, level: int = logging.WARNING) -> None:
-        """Log a state when it changes, not on every retry."""
-        if state != self._last_state:
-            self._last_state = state
-            log.log(
-                level,
-                "mqtt %s",
-                state,
-                extra={"client_id": self.client_id, "broker": f"{self.url.host}:{self.url.port}"},
-            )
 
     async def _run(self) -> None:
         """Connect, and reconnect whenever the connection is lost, until closed."""

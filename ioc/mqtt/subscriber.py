@@ -52,7 +52,7 @@ from ioc.mqtt.wire import (
     Subscribe,
     reason_text,
 )
-from ioc.runtime import Backoff
+from ioc.runtime import Backoff, StateLog
 from ioc.settings import MqttUrl
 
 log = logging.getLogger(__name__)
@@ -172,7 +172,8 @@ class FastSource:
         self._waiter: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        self._last_state: str | None = None
+        # a repeating failure is logged when it changes
+        self._log_state = StateLog(log, "mqtt %s", broker=f"{self.url.host}:{self.url.port}")
 
     # -- the seam ------------------------------------------------------------------------------
 
@@ -327,13 +328,6 @@ class FastSource:
 
     # -- connecting ----------------------------------------------------------------------------
 
-    def _log_state(self, state: str, **context: object) -> None:
-        if state != self._last_state:  # a repeating failure is logged when it changes
-            self._last_state = state
-            log.warning(
-                "mqtt %s", state, extra={"broker": f"{self.url.host}:{self.url.port}", **context}
-            )
-
     async def _run(self) -> None:
         failures = 0
         while not self._stopping:
@@ -384,7 +378,7 @@ class FastSource:
                 )
             self.subscribed = not conn.closed.done()
             if self.subscribed:
-                self._last_state = "connected"
+                self._log_state.set("connected")
                 log.info(
                     "mqtt connected",
                     extra={"session_present": connack.session_present, "session": self._session},

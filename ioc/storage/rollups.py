@@ -49,6 +49,7 @@ from typing import Any
 import asyncpg
 
 from ioc.connect import connect_database
+from ioc.runtime import StateLog
 
 log = logging.getLogger(__name__)
 
@@ -652,7 +653,7 @@ class RollupRefresher:
         self.prune_every = prune_every
         self._clock = clock
         self._task: asyncio.Task[None] | None = None
-        self._last_error: str | None = None
+        self._failure = StateLog(log, "rollup refresh failed, retrying", state_key="error")
         self.refreshes = 0
         self.last: RefreshResult | None = None
 
@@ -710,11 +711,13 @@ class RollupRefresher:
             if conn is not None:
                 conn.terminate()
 
+    @property
+    def last_error(self) -> str | None:
+        """Why the last refresh failed; None once one has worked."""
+        return self._failure.last
+
     def _report(self, error: str | None) -> None:
-        if error == self._last_error:
-            return
-        if error is None:
+        """A failure when it changes, and the recovery after one."""
+        failing = self._failure.last is not None
+        if self._failure(error) and error is None and failing:
             log.info("rollup refresh works again")
-        else:
-            log.warning("rollup refresh failed, retrying", extra={"error": error})
-        self._last_error = error
