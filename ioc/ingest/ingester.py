@@ -27,7 +27,7 @@ from ioc.ingest import metrics
 from ioc.ingest.boundary import DeadLetter, decode
 from ioc.ingest.store import Store, StoreUnavailable
 from ioc.models import DEFAULT_TIME_LIMITS, Event, TimeLimits
-from ioc.mqtt.paho import MessageSource, Received
+from ioc.mqtt.port import MessageSource, Received
 from ioc.runtime import Backoff, utc_now
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,8 @@ from ioc.health import HealthServer
 from ioc.ingest import metrics
 from ioc.ingest.ingester import Ingester, IngestStats
 from ioc.ingest.store import Store
-from ioc.mqtt.paho import MessageSource, PahoSource
+from ioc.mqtt.paho import PahoSource
+from ioc.mqtt.port import MessageSource
 from ioc.mqtt.subscriber import FastSource
 from ioc.runtime import stop_on_signals
 from ioc.settings import Settings

@@ -15,8 +15,36 @@ import asyncio
 import ssl
 from pathlib import Path
 
-from ioc.mqtt.wire import PINGREQ, ConnAck, Decoder
+from ioc.mqtt.wire import PINGREQ, PROTOCOL_5, ConnAck, Connect, Decoder, Property
 from ioc.settings import MqttUrl
+
+
+def session_connect(
+    url: MqttUrl,
+    client_id: str,
+    *,
+    keepalive: int,
+    protocol: int,
+    session_expiry: int,
+    receive_maximum: int | None = None,
+) -> bytes:
+    """The encoded CONNECT of a persistent session (clean_session=False; MQTT 5: with its
+    expiry and, for a subscriber, how many unacknowledged messages it takes), the
+    credentials from the URL: what our subscriber and our publisher both send."""
+    properties = {}
+    if protocol == PROTOCOL_5:
+        properties = {Property.SESSION_EXPIRY_INTERVAL: session_expiry}
+        if receive_maximum is not None:
+            properties[Property.RECEIVE_MAXIMUM] = min(receive_maximum, 0xFFFF)
+    return Connect(
+        client_id,
+        keepalive=keepalive,
+        clean_session=False,
+        username=url.username,
+        password=url.password,
+        protocol=protocol,
+        properties=properties,
+    ).encode(protocol)
 
 
 class ClientConnection(asyncio.Protocol):

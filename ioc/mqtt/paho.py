@@ -1,9 +1,6 @@
-"""The receive seam: MQTT messages in, acknowledgements out, only after the commit.
-
-``MessageSource`` is the port the ingester depends on; ``PahoSource`` is its production
-implementation on paho-mqtt 2.x with ``manual_ack=True`` (aiomqtt 2.5 acknowledges QoS 1
-messages on receipt, before anything is stored, so it cannot be used here). A faster codec can
-replace it behind the same three calls: ``batch``, ``ack``, ``pending``.
+"""``PahoSource``: the ``MessageSource`` port (``ioc.mqtt.port``) on paho-mqtt 2.x with
+``manual_ack=True`` (aiomqtt 2.5 acknowledges QoS 1 messages on receipt, before anything is
+stored, so it cannot be used here). ``IOC_INGEST_CLIENT=paho``; the default is ``FastSource``.
 
 Flow control: every received message takes a slot until it is acknowledged or dropped; when
 ``max_pending`` slots are taken, paho's network thread waits in ``on_message`` and stops
@@ -27,63 +24,18 @@ import ssl
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Protocol, Self
+from typing import Self
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from ioc.mqtt.port import Received
 from ioc.runtime import StateLog
 from ioc.settings import MqttUrl
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class Received:
-    """One MQTT message as the rest of the service sees it (no paho types past this module)."""
-
-    topic: str
-    payload: bytes
-    mid: int
-    qos: int
-    session: int
-    received_at: float
-
-
-class MessageSource(Protocol):
-    connected: bool
-    subscribed: bool
-    """True once the broker has granted the subscription (SUBACK) on the current connection.
-
-    Until then a persistent session that is new has no subscription, and messages published
-    meanwhile are not queued for it: whoever starts publishers should wait for this."""
-
-    async def __aenter__(self) -> Self: ...
-
-    async def __aexit__(self, *exc: object) -> None: ...
-
-    async def batch(self, max_size: int, max_wait: float) -> list[Received]:
-        """Wait up to ``max_wait`` s for a first message; return it with all that are queued."""
-        ...
-
-    def ack(self, messages: Iterable[Received]) -> int:
-        """Acknowledge committed messages (and free their slots); returns how many were sent."""
-        ...
-
-    def release(self, messages: Iterable[Received]) -> None:
-        """Free the slots of messages given up unacknowledged (the broker redelivers them)."""
-        ...
-
-    def pending(self) -> int:
-        """Messages received and not yet acknowledged or dropped."""
-        ...
-
-    def queued(self) -> int:
-        """Messages received and not yet taken by ``batch``."""
-        ...
 
 
 class PahoSource:

@@ -73,13 +73,12 @@ from typing import Self
 
 from ioc.models import Event
 from ioc.mqtt.client import PublisherClosed, default_client_id
-from ioc.mqtt.connection import ClientConnection, open_connection
+from ioc.mqtt.connection import ClientConnection, open_connection, session_connect
 from ioc.mqtt.wire import (
     DISCONNECT,
     PROTOCOL_5,
     PROTOCOL_311,
     ConnAck,
-    Connect,
     Disconnect,
     MqttProtocolError,
     Property,
@@ -900,15 +899,10 @@ class FastPublisher:
         conn.write(b"".join(chunks))
 
     def _connect_packet(self) -> bytes:
-        properties = {}
-        if self.protocol == PROTOCOL_5:
-            properties = {Property.SESSION_EXPIRY_INTERVAL: self.session_expiry}
-        return Connect(
+        return session_connect(
+            self.url,
             self.client_id,
             keepalive=self.keepalive,
-            clean_session=False,
-            username=self.url.username,
-            password=self.url.password,
             protocol=self.protocol,
-            properties=properties,
-        ).encode(self.protocol)
+            session_expiry=self.session_expiry,
+        )

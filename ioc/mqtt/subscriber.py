@@ -34,14 +34,13 @@ import time
 from collections.abc import Iterable
 from typing import Self, TypeVar
 
-from ioc.mqtt.connection import ClientConnection, open_connection
-from ioc.mqtt.paho import Received
+from ioc.mqtt.connection import ClientConnection, open_connection, session_connect
+from ioc.mqtt.port import Received
 from ioc.mqtt.wire import (
     DISCONNECT,
     PROTOCOL_5,
     PROTOCOL_311,
     ConnAck,
-    Connect,
     Disconnect,
     MqttProtocolError,
     Packet,
@@ -50,6 +49,7 @@ from ioc.mqtt.wire import (
     Publish,
     SubAck,
     Subscribe,
+    puback,
     reason_text,
 )
 from ioc.runtime import Backoff, StateLog
@@ -226,7 +226,7 @@ class FastSource:
         for message in messages:
             released += 1
             if message.qos and message.session == session and live is not None:
-                acks.append(b"\x40\x02" + message.mid.to_bytes(2, "big"))
+                acks.append(puback(message.mid))
         if acks and live is not None:
             live.write(b"".join(acks))
         self._free(released)
@@ -406,21 +406,14 @@ class FastSource:
         raise TimeoutError(f"no {name} within {self.connect_timeout:g} s")
 
     def _connect_packet(self) -> bytes:
-        properties = {}
-        if self.protocol == PROTOCOL_5:
-            properties = {
-                Property.SESSION_EXPIRY_INTERVAL: self.session_expiry,
-                Property.RECEIVE_MAXIMUM: min(self.max_pending, 0xFFFF),
-            }
-        return Connect(
+        return session_connect(
+            self.url,
             self.client_id,
             keepalive=self.keepalive,
-            clean_session=False,
-            username=self.url.username,
-            password=self.url.password,
             protocol=self.protocol,
-            properties=properties,
-        ).encode(self.protocol)
+            session_expiry=self.session_expiry,
+            receive_maximum=self.max_pending,
+        )
 
 
 def _resolve(waiter: asyncio.Future[None]) -> None:
