@@ -1,5 +1,6 @@
-"""What the simulators' MQTT clients share: client ids, the aiomqtt client of the control
-channel (``simulators.control``), and the error of a closed publisher.
+"""What our MQTT clients share: client ids, the aiomqtt client of the ordinary clients (the
+simulators' control channel, the alerter's MQTT notifier), and the error of a closed
+publisher.
 
 The events themselves are published by ``ioc.mqtt.publisher.FastPublisher``, live and
 backfill alike, so that its replay window (what a broker crash may lose) is in one place.
@@ -38,8 +39,10 @@ def make_client(
     ca_file: str | Path | None = None,
     max_inflight: int | None = None,
     timeout: float | None = None,
+    protocol: int = 4,
 ) -> aiomqtt.Client:
-    """An aiomqtt client for ``url`` (credentials from the URL, TLS for ``mqtts://``)."""
+    """An aiomqtt client for ``url`` (credentials from the URL, TLS for ``mqtts://``),
+    MQTT 3.1.1 (``protocol=4``) or 5."""
     tls_context = ssl.create_default_context(cafile=ca_file) if url.tls else None
     client = aiomqtt.Client(
         url.host,
@@ -47,6 +50,7 @@ def make_client(
         username=url.username,
         password=url.password,
         identifier=identifier,
+        protocol=aiomqtt.ProtocolVersion.V5 if protocol == 5 else aiomqtt.ProtocolVersion.V311,
         tls_context=tls_context,
         max_inflight_messages=max_inflight,
         timeout=timeout,

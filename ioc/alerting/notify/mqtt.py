@@ -21,7 +21,6 @@ import contextlib
 import json
 import logging
 import re
-import ssl
 from typing import Self
 
 import aiomqtt
@@ -30,6 +29,7 @@ from ioc.alerting.alert import Alert
 from ioc.alerting.errors import RetryableNotifyError
 from ioc.alerting.notify.base import Notification
 from ioc.alerting.notify.message import mqtt_state, mqtt_transition
+from ioc.mqtt.client import make_client
 from ioc.settings import MqttUrl
 from ioc.topics import alert_topic
 
@@ -86,17 +86,12 @@ class MqttPublisher:
     async def _connect(self) -> aiomqtt.Client:
         if self._client is not None:
             return self._client
-        client = aiomqtt.Client(
-            self.url.host,
-            self.url.port,
-            username=self.url.username,
-            password=self.url.password,
+        client = make_client(
+            self.url,
             identifier=self.client_id,
-            protocol=(
-                aiomqtt.ProtocolVersion.V5 if self.protocol == 5 else aiomqtt.ProtocolVersion.V311
-            ),
-            tls_context=ssl.create_default_context(cafile=self.ca_file) if self.url.tls else None,
+            ca_file=self.ca_file,
             timeout=self.timeout,
+            protocol=self.protocol,
         )
         try:
             await client.__aenter__()
