@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from ioc.topics import Feed, feed_topic
+
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 """Provinces run on Indochina Time (UTC+7, no daylight saving)."""
 
@@ -64,12 +66,6 @@ Moment = Annotated[AwareDatetime, AfterValidator(_storable)]
 """An instant with its UTC offset that the database can store: when something happened."""
 DueDate = Annotated[AwareDatetime, AfterValidator(_storable), Deadline()]
 """An instant the database can store, which may lie far ahead: a deadline."""
-
-
-class Feed(StrEnum):
-    DOSSIER = "dossier"
-    PAYMENT = "payment"
-    INCIDENT = "incident"
 
 
 class AgencyLevel(StrEnum):
@@ -199,6 +195,11 @@ class Event(BaseModel):
 
     def to_json(self) -> bytes:
         return self.model_dump_json().encode()
+
+    @property
+    def topic(self) -> str:
+        """The MQTT topic this event is published on (``ioc.topics``)."""
+        return feed_topic(self.province, self.feed, self.district)
 
     @classmethod
     def time_fields(cls) -> tuple[tuple[str, bool], ...]:

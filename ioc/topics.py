@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-from ioc.models import Feed
+from enum import StrEnum
 
 ROOT = "ioc"
 VERSION = "v1"
@@ -23,6 +22,14 @@ FEED_FILTER = f"{ROOT}/{VERSION}/#"
 CONTROL_TOPIC = f"{ROOT}/control/{VERSION}/scenario"
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
+
+
+class Feed(StrEnum):
+    """The three feeds: a segment of their topics, and the ``feed`` of each event model."""
+
+    DOSSIER = "dossier"
+    PAYMENT = "payment"
+    INCIDENT = "incident"
 
 
 class TopicError(ValueError):

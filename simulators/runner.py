@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from ioc.models import VN_TZ
 from ioc.mqtt.publisher import FastPublisher
 from ioc.runtime import SystemClock, TimingClock
-from ioc.topics import feed_topic
 from simulators.control import ScenarioCommand
 from simulators.engine import Scenario, Simulation
 
@@ -115,7 +114,7 @@ class LiveRun:
             if self.duration is not None and self.clock.monotonic() - started >= self.duration:
                 break
             for event in self.sim.events_until(max(self.sim.now, self.sim_time())):
-                await send(feed_topic(event.province, event.feed, event.district),
+                await send(event.topic,
                            event.to_json())
                 self.generated += 1
                 if self.count is not None and self.generated >= self.count:
@@ -156,7 +155,7 @@ async def backfill(
     stopped = False
     send = publisher.send
     for event in sim.events_until(end):
-        await send(feed_topic(event.province, event.feed, event.district), event.to_json())
+        await send(event.topic, event.to_json())
         generated += 1
         if progress is not None and generated % every == 0:
             progress(event.occurred_at, generated)

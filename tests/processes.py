@@ -21,7 +21,6 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from ioc.models import EVENT_TYPES, Event
 from ioc.tools.local import free_port
-from ioc.topics import feed_topic
 from tests.factories import payment
 
 
@@ -185,7 +184,7 @@ def payment_stream(
 
 
 def as_messages(events: Sequence[Event]) -> list[tuple[str, bytes]]:
-    return [(feed_topic(e.province, e.feed, e.district), e.to_json()) for e in events]
+    return [(e.topic, e.to_json()) for e in events]
 
 
 async def _stored_ids(dsn: str) -> tuple[int, set[str]]:

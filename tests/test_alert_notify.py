@@ -44,7 +44,7 @@ from ioc.cli import main
 from ioc.models import Event
 from ioc.settings import MqttUrl
 from ioc.tools.local import LocalMosquitto, free_port
-from ioc.topics import alert_topic, feed_topic
+from ioc.topics import alert_topic
 from tests.conftest import wait_until
 from tests.test_alert_engine import MIN, T0, outage, payment_rule, store, ticks
 
@@ -207,7 +207,7 @@ async def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> No
 
 async def publish_all(publish, db, events: Sequence[Event]) -> None:
     for event in events:
-        await publish(feed_topic(event.province, event.feed, event.district), event.to_json())
+        await publish(event.topic, event.to_json())
 
     async def stored() -> bool:
         return await db.fetchval("SELECT count(*) FROM payment_events") == len(events)

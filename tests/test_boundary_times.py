@@ -106,7 +106,7 @@ def _with(event: Event, **fields: str) -> bytes:
 def _decode(
     event: Event, limits: TimeLimits = DEFAULT_TIME_LIMITS, **fields: str
 ) -> Event | DeadLetter:
-    topic = feed_topic(event.province, event.feed, event.district)
+    topic = event.topic
     return decode(topic, _with(event, **fields), received_at=RECEIVED,
                   max_payload_bytes=65536, limits=limits)
 
@@ -290,7 +290,7 @@ def test_a_retained_poison_message_does_not_stop_a_new_ingester(postgres, tmp_pa
         ingester = IngesterProcess(own.url, dsn, "fresh-ingester", tmp_path).start()
         ingester.wait_ready()
         for event in good:
-            client.publish(feed_topic(event.province, event.feed, event.district),
+            client.publish(event.topic,
                            event.to_json(), qos=1).wait_for_publish(10)
         rows: dict = {}
         try:

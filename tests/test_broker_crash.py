@@ -22,7 +22,6 @@ from ioc.mqtt.publisher import FastPublisher
 from ioc.mqtt.wire import PROTOCOL_5
 from ioc.settings import MqttUrl
 from ioc.tools.local import LocalMosquitto
-from ioc.topics import feed_topic
 from tests.backends import TEMPLATE
 from tests.processes import IngesterProcess, count_stored, payment_stream, stored_ids
 
@@ -94,7 +93,7 @@ async def test_kill_9_the_broker_mid_stream_loses_nothing(case, postgres, tmp_pa
                 delay = began + number / RATE - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                await publisher.send(feed_topic(event.province, event.feed, event.district),
+                await publisher.send(event.topic,
                                      event.to_json())
                 action = actions.get(number)
                 if action is not None:

@@ -20,7 +20,6 @@ from ioc.ingest.boundary import Reason
 from ioc.ingest.store import Store
 from ioc.models import DossierStatus, Event
 from ioc.storage.migrations import MIGRATIONS_DIR
-from ioc.topics import feed_topic
 from tests.conftest import count_rows, wait_until
 from tests.factories import dossier, incident, payment
 
@@ -141,7 +140,7 @@ async def test_the_migration_computes_the_digests_the_store_does(database, db):
 @pytest.mark.broker
 async def test_through_the_ingester(ingester, publish, db: asyncpg.Connection):
     event = payment()
-    topic = feed_topic(event.province, event.feed, event.district)
+    topic = event.topic
     await publish(topic, event.to_json())
     await wait_until(lambda: _count(db, "payment_events", 1))
     await publish(topic, moved(event, occurred_at=event.occurred_at + timedelta(seconds=1))

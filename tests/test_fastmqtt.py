@@ -22,7 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ioc.mqtt.paho import Received
+from ioc.mqtt.port import Received
 from ioc.mqtt.subscriber import FastSource
 from ioc.mqtt.wire import (
     DISCONNECT,

@@ -13,11 +13,11 @@ from ioc.ingest.ingester import Ingester
 from ioc.ingest.service import run_ingester
 from ioc.ingest.store import Store
 from ioc.models import DossierEvent, Event, IncidentEvent
-from ioc.mqtt.paho import Received
+from ioc.mqtt.port import Received
 from ioc.mqtt.subscriber import FastSource
 from ioc.settings import MqttUrl
 from ioc.tools.local import LocalMosquitto
-from ioc.topics import FEED_FILTER, feed_topic
+from ioc.topics import FEED_FILTER
 from simulators.engine import Simulation
 from simulators.profiles import PROFILES
 from tests.conftest import wait_until
@@ -80,7 +80,7 @@ async def test_acks_follow_arrival_order_when_a_later_batch_commits_first(
     task = asyncio.create_task(run_ingester(ingester, stop=stop, handle_signals=False))
     await wait_until(lambda: _true(source.subscribed))
     for event in events:
-        await publish(feed_topic(event.province, event.feed, event.district), event.to_json())
+        await publish(event.topic, event.to_json())
     await wait_until(lambda: _true(len(source.acked) == len(events)))
     stop.set()
     await asyncio.wait_for(task, 20)
@@ -103,10 +103,10 @@ async def test_messages_arriving_during_a_commit_wait_for_it_and_go_in_one_batch
     task = asyncio.create_task(run_ingester(ingester, stop=stop, handle_signals=False))
     await wait_until(lambda: _true(source.subscribed))
     first, *rest = events
-    await publish(feed_topic(first.province, first.feed, first.district), first.to_json())
+    await publish(first.topic, first.to_json())
     await wait_until(lambda: _true(store.calls == 1))
     for event in rest:  # one by one, while the first batch is still being written
-        await publish(feed_topic(event.province, event.feed, event.district), event.to_json())
+        await publish(event.topic, event.to_json())
     await wait_until(lambda: _true(ingester.stats.stored == len(events)))
     stop.set()
     await asyncio.wait_for(task, 20)

@@ -19,15 +19,10 @@ from ioc.models import (
     PaymentStatus,
 )
 from ioc.storage.migrations import migrate
-from ioc.topics import feed_topic
 from tests.conftest import count_rows, wait_until
 from tests.factories import BASE_TIME, dossier, incident, payment
 
 pytestmark = [pytest.mark.broker, pytest.mark.db]
-
-
-def topic_of(event: Event) -> str:
-    return feed_topic(event.province, event.feed, event.district)
 
 
 def known_events() -> tuple[list[Event], dict[str, str], dict[str, str]]:
@@ -99,10 +94,10 @@ async def test_every_event_stored_once_field_for_field(ingester, publish, db: as
     shuffled = events[:]
     random.Random(7).shuffle(shuffled)  # lifecycles arrive out of order
     for event in shuffled:
-        await publish(topic_of(event), event.to_json())
+        await publish(event.topic, event.to_json())
     # and a redelivery of some of them: recognised, not stored again
     for event in shuffled[:25]:
-        await publish(topic_of(event), event.to_json())
+        await publish(event.topic, event.to_json())
 
     async def all_stored() -> bool:
         total = sum([await count_rows(db, m.table) for m in EVENT_TYPES.values()])
@@ -143,9 +138,9 @@ async def test_an_older_event_never_overwrites_a_newer_state(ingester, publish, 
             "occurred_at": BASE_TIME,
         }
     )
-    await publish(topic_of(resolved), resolved.to_json())
+    await publish(resolved.topic, resolved.to_json())
     await wait_until(lambda: _has(db, "dossiers", resolved.dossier_id))
-    await publish(topic_of(submitted), submitted.to_json())
+    await publish(submitted.topic, submitted.to_json())
     await wait_until(lambda: _count_is(db, "dossier_events", 2))
     row = await db.fetchrow("SELECT status, finished_at, last_event_id FROM dossiers")
     assert row["status"] == "resolved"
@@ -242,7 +237,7 @@ async def test_malformed_payloads_are_dead_lettered_with_the_field(ingester, pub
         await publish(topic, body)
     good = [payment(province="binh-duong", district="di-an") for _ in range(5)]
     for event in good:
-        await publish(topic_of(event), event.to_json())
+        await publish(event.topic, event.to_json())
 
     await wait_until(lambda: _count_is(db, "payment_events", len(good)))
     await wait_until(lambda: _count_is(db, "dead_letters", len(BAD_MESSAGES)))

@@ -33,7 +33,6 @@ from ioc.models import (
     PaymentSector,
     PaymentStatus,
 )
-from ioc.topics import feed_topic
 from simulators.engine import DEADLINES, DEFAULT_DEADLINE, OUTAGE_ERROR, SCENARIOS, Simulation
 from simulators.profiles import PROFILES, ProvinceProfile
 from simulators.worktime import WORKDAY_MS, add_work, to_ms, work_between
@@ -201,7 +200,7 @@ def test_every_event_is_a_valid_model_and_decodes_at_the_boundary() -> None:
     assert {type(e) for e in events} == {DossierEvent, PaymentEvent, IncidentEvent}
     received = datetime.now(UTC)
     for event in events[::7]:
-        topic = feed_topic(event.province, event.feed, event.district)
+        topic = event.topic
         decoded = decode(topic, event.to_json(), received_at=received, max_payload_bytes=65536)
         assert decoded == event
         assert event.event_id.version == 4

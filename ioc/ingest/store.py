@@ -44,7 +44,6 @@ from ioc.models import (
 )
 from ioc.runtime import utc_now
 from ioc.storage.errors import is_data_error, is_retryable
-from ioc.topics import feed_topic
 
 log = logging.getLogger(__name__)
 
@@ -348,7 +347,7 @@ class Store:
         if len(events) <= 1:
             rejected = [
                 DeadLetter(
-                    topic=_topic_of(event),
+                    topic=event.topic,
                     payload=event.to_json(),
                     reason=Reason.DB_REJECTED,
                     detail=_clean_text(f"database refused the row: {exc}"),
@@ -481,7 +480,7 @@ class Store:
             event = events[index]
             conflicts.append(
                 DeadLetter(
-                    topic=_topic_of(event),
+                    topic=event.topic,
                     payload=event.to_json(),
                     reason=Reason.CONFLICTING_DUPLICATE,
                     detail=(
@@ -496,6 +495,3 @@ class Store:
             await conn.execute(self._drop_sql[model], positions)
         return conflicts
 
-
-def _topic_of(event: Event) -> str:
-    return feed_topic(event.province, event.feed, event.district)

@@ -92,7 +92,6 @@ from ioc.mqtt.wire import (
 )
 from ioc.runtime import Backoff, StateLog
 from ioc.settings import MqttUrl
-from ioc.topics import feed_topic
 
 log = logging.getLogger(__name__)
 
@@ -464,7 +463,7 @@ class FastPublisher:
     async def publish(self, event: Event) -> None:
         """Publish ``event`` to its feed topic; return when the broker has acknowledged it."""
         await self.publish_raw(
-            feed_topic(event.province, event.feed, event.district), event.to_json()
+            event.topic, event.to_json()
         )
 
     async def publish_raw(self, topic: str, payload: bytes, *, retain: bool = False) -> None:

@@ -39,7 +39,6 @@ from ioc.models import EVENT_TYPES
 from ioc.settings import Settings
 from ioc.storage.migrations import migrate
 from ioc.tools.local import LocalMosquitto, LocalPostgres, free_port
-from ioc.topics import feed_topic
 
 MAX_PER_PUBLISHER = 50_000  # one packet id per message (< 65,536), as the issue asks
 
@@ -58,7 +57,7 @@ def generate(count: int, seed: int = 1) -> list[tuple[str, bytes, str]]:
         for event in simulation.events_until(horizon):
             out.append(
                 (
-                    feed_topic(event.province, event.feed, event.district),
+                    event.topic,
                     event.to_json(),
                     str(event.event_id),
                 )
