@@ -18,7 +18,7 @@ from ioc.alerting.notify.message import (
     webhook_payload,
 )
 from ioc.alerting.notify.mute import AckMuter, Muters, SilenceMuter
-from ioc.alerting.state import GroupLog, Silence
+from ioc.alerting.store import GroupLog, Silence
 from ioc.alerting.templates import render
 
 T0 = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)

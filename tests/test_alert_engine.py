@@ -14,7 +14,7 @@ from ioc.alerting.engine import Alerter
 from ioc.alerting.evaluate import Reason, State
 from ioc.alerting.labels import Matcher
 from ioc.alerting.rules import DEFAULT_RULES_FILE, Rule, load_rules
-from ioc.alerting.state import AlertStore
+from ioc.alerting.store import AlertStore
 from ioc.ingest.store import Store
 from ioc.models import Event, IncidentStatus, PaymentStatus
 from tests.conftest import wait_until

@@ -38,7 +38,7 @@ from ioc.alerting.notify.email import SmtpServer
 from ioc.alerting.notify.mqtt import MqttPublisher
 from ioc.alerting.rules import Rule
 from ioc.alerting.service import build_notifiers
-from ioc.alerting.state import AlertStore
+from ioc.alerting.store import AlertStore
 from ioc.alerting.subscribers import Subscriber
 from ioc.cli import main
 from ioc.models import Event

@@ -16,7 +16,7 @@ import pytest
 
 from ioc.alerting.engine import Alerter
 from ioc.alerting.rules import DEFAULT_RULES_FILE, load_rules
-from ioc.alerting.state import AlertStore
+from ioc.alerting.store import AlertStore
 from ioc.ingest.store import Store
 from ioc.models import VN_TZ
 from simulators.engine import Simulation

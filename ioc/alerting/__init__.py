@@ -5,7 +5,7 @@ kpis.py         the registry of named, parameterised KPI queries a rule may use
 evaluate.py     pure evaluation: (rule, state, value, now) -> (new state, reason)
 schedule.py     office hours (Asia/Ho_Chi_Minh) for rules judged only then
 templates.py    annotation templates ({value}, {threshold}, {province_name}, ...)
-state.py        persistence: alert states, transitions, silences, notification log
+store.py        the alert store (PostgreSQL): alert states, transitions, silences, notification log
 subscribers.py  the YAML subscriber model: matchers, grouping, channels
 notify/         the notification pipeline and the webhook, e-mail and MQTT notifiers
 engine.py       the alerter: evaluation passes and dispatch
@@ -29,7 +29,7 @@ from ioc.alerting.errors import (
 from ioc.alerting.evaluate import AlertStatus, Outcome, Reason, State, evaluate
 from ioc.alerting.kpis import KPIS, KpiQuery, Sample
 from ioc.alerting.rules import DEFAULT_RULES_FILE, Rule, load_rules
-from ioc.alerting.state import AlertStore, Silence
+from ioc.alerting.store import AlertStore, Silence
 from ioc.alerting.subscribers import Subscriber, load_subscribers
 from ioc.runtime import SYSTEM_CLOCK, Clock, SystemClock
 

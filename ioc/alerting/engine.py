@@ -39,7 +39,7 @@ from ioc.alerting.notify.mute import AckMuter, Muter, Muters, SilenceMuter
 from ioc.alerting.notify.nflog import AttemptRecorder, NotificationLog
 from ioc.alerting.notify.pipeline import Dispatcher
 from ioc.alerting.rules import Rule
-from ioc.alerting.state import AlertEvent, AlertStore
+from ioc.alerting.store import AlertEvent, AlertStore
 from ioc.alerting.subscribers import Subscriber
 from ioc.alerting.templates import Number, label_names, place_names, render
 from ioc.runtime import SYSTEM_CLOCK, Backoff, Clock

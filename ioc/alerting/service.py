@@ -26,7 +26,7 @@ from ioc.alerting.notify.email import EmailNotifier, SmtpServer
 from ioc.alerting.notify.mqtt import MqttNotifier, MqttPublisher
 from ioc.alerting.notify.webhook import WebhookNotifier
 from ioc.alerting.rules import DEFAULT_RULES_FILE, Rule, load_rules
-from ioc.alerting.state import AlertStore
+from ioc.alerting.store import AlertStore
 from ioc.alerting.subscribers import (
     EmailChannel,
     MqttChannel,

@@ -26,7 +26,7 @@ from ioc.alerting.errors import AlertingError, ConfigError
 from ioc.alerting.evaluate import State
 from ioc.alerting.labels import Matcher
 from ioc.alerting.rules import Rule, load_rules
-from ioc.alerting.state import AlertStore
+from ioc.alerting.store import AlertStore
 from ioc.cli.common import configured, require_reachable_database
 from ioc.cli.root import main
 from ioc.models import VN_TZ

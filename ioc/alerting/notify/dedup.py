@@ -18,7 +18,7 @@ from enum import StrEnum
 from ioc.alerting.alert import Alert
 from ioc.alerting.evaluate import State
 from ioc.alerting.notify.base import NotifyReason
-from ioc.alerting.state import GroupLog
+from ioc.alerting.store import GroupLog
 from ioc.alerting.subscribers import ALL_LABELS
 
 

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from ioc.alerting.alert import Alert
 from ioc.alerting.evaluate import State
-from ioc.alerting.state import Silence
+from ioc.alerting.store import Silence
 
 
 class Muter(Protocol):

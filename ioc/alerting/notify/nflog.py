@@ -13,7 +13,7 @@ import logging
 
 from ioc.alerting import metrics
 from ioc.alerting.errors import AlertStoreUnavailable
-from ioc.alerting.state import AlertStore, Attempt, GroupLog
+from ioc.alerting.store import AlertStore, Attempt, GroupLog
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from ioc.alerting.alert import Alert
 from ioc.alerting.errors import NotifyError, PermanentNotifyError
 from ioc.alerting.notify.base import Notification, Notifier, NotifyReason
 from ioc.alerting.notify.stages import NotifyContext
-from ioc.alerting.state import Attempt
+from ioc.alerting.store import Attempt
 from ioc.alerting.subscribers import RetryPolicy
 
 
