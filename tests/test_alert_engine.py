@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from ioc.alerting.engine import Alerter
-from ioc.alerting.evaluate import Reason, State
+from ioc.alerting.evaluate import EvaluationReason, State
 from ioc.alerting.labels import Matcher
 from ioc.alerting.rules import DEFAULT_RULES_FILE, Rule, load_rules
 from ioc.alerting.store import AlertStore
@@ -127,7 +127,7 @@ async def test_a_pending_timer_survives_a_restart_and_transitions_are_stored(dat
     assert fired["threshold"] == 0.95 and fired["value"] < 0.95
     assert fired["summary"].startswith("Tỷ lệ thành công qua vnpay tại Bình Dương: ")
     assert fired["summary_en"].startswith("Success rate through vnpay in Binh Duong: ")
-    assert fired["reason"] == Reason.PENDING_ELAPSED.value
+    assert fired["reason"] == EvaluationReason.PENDING_ELAPSED.value
 
 
 async def test_the_dashboard_roles_see_what_they_need(database, db):
@@ -210,7 +210,9 @@ async def test_a_removed_or_regrouped_rule_resolves_its_alerts(database, db):
         )
         result = await Alerter([regrouped], alert_store).tick(T0 + 6 * MIN)
         old = [a for a in result.alerts if "gateway" in a.labels]
-        assert [(a.state, a.reason) for a in old] == [(State.RESOLVED, Reason.RULE_CHANGED.value)]
+        assert [(a.state, a.reason) for a in old] == [
+            (State.RESOLVED, EvaluationReason.RULE_CHANGED.value)
+        ]
         await Alerter([], alert_store).tick(T0 + 7 * MIN)
     assert await db.fetchval("SELECT count(*) FROM alert_states WHERE state = 'firing'") == 0
 

@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ioc.alerting.evaluate import AlertStatus, Reason, State, evaluate, retire
+from ioc.alerting.evaluate import AlertStatus, EvaluationReason, State, evaluate, retire
 from ioc.alerting.rules import Rule
 from ioc.alerting.schedule import Schedule, covers, in_office_hours
 from ioc.models import VN_TZ
@@ -69,10 +69,10 @@ def test_pending_then_firing_after_the_for_period_then_resolved():
         State.RESOLVED,
     ]
     assert [o.reason for o in out] == [
-        Reason.MET_PENDING,
-        Reason.STILL_PENDING,
-        Reason.PENDING_ELAPSED,
-        Reason.CLEARED,
+        EvaluationReason.MET_PENDING,
+        EvaluationReason.STILL_PENDING,
+        EvaluationReason.PENDING_ELAPSED,
+        EvaluationReason.CLEARED,
     ]
     firing, resolved = out[2].status, out[3].status
     assert (firing.active_since, firing.firing_since) == (T0, T0 + 5 * MIN)
@@ -94,7 +94,7 @@ def test_a_condition_that_clears_while_pending_restarts_the_timer():
         State.PENDING,
         State.FIRING,
     ]
-    assert out[1].reason is Reason.CLEARED_WHILE_PENDING
+    assert out[1].reason is EvaluationReason.CLEARED_WHILE_PENDING
     assert out[4].status.active_since == T0 + 4 * MIN
 
 
@@ -107,8 +107,8 @@ def test_no_for_period_fires_at_once_and_a_resolved_alert_can_fire_again():
         State.RESOLVED,
         State.FIRING,
     ]
-    assert out[0].reason is Reason.MET_FIRING
-    assert out[2].reason is Reason.STILL_RESOLVED
+    assert out[0].reason is EvaluationReason.MET_FIRING
+    assert out[2].reason is EvaluationReason.STILL_RESOLVED
     assert out[3].status.firing_since == out[3].status.active_since == T0 + 3 * MIN
     assert out[3].status.resolved_at is None
 
@@ -122,7 +122,7 @@ def test_hysteresis_keeps_firing_until_past_the_clear_threshold():
         State.FIRING,
         State.RESOLVED,
     ]
-    assert out[1].reason is Reason.HYSTERESIS
+    assert out[1].reason is EvaluationReason.HYSTERESIS
     # while pending, the fire threshold applies: 0.96 is not met
     pending_rule = make_rule(condition={"clear_threshold": 0.97})
     out = run(pending_rule, [(0 * MIN, 0.90), (1 * MIN, 0.96)])
@@ -150,7 +150,7 @@ def test_keep_firing_for_holds_a_firing_alert_and_restarts_when_met_again():
         ],
     )
     assert [o.status.state for o in out] == [State.FIRING] * 6 + [State.RESOLVED]
-    assert out[1].reason is Reason.KEEP_FIRING
+    assert out[1].reason is EvaluationReason.KEEP_FIRING
     assert out[1].status.cleared_since == T0 + 1 * MIN
     assert out[3].status.cleared_since is None
     assert out[4].status.cleared_since == T0 + 3 * MIN
@@ -161,17 +161,17 @@ def test_keep_firing_for_holds_a_firing_alert_and_restarts_when_met_again():
 def test_no_data_ok_resolves_and_ends_pending():
     rule = make_rule(for_="0s", no_data="ok")
     out = run(rule, [(0 * MIN, 0.5), (1 * MIN, None)])
-    assert out[1].status.state is State.RESOLVED and out[1].reason is Reason.NO_DATA_OK
+    assert out[1].status.state is State.RESOLVED and out[1].reason is EvaluationReason.NO_DATA_OK
     assert out[1].status.last_value is None
     out = run(make_rule(no_data="ok"), [(0 * MIN, 0.5), (1 * MIN, None)])
-    assert out[1].status.state is State.INACTIVE and out[1].reason is Reason.NO_DATA_OK
+    assert out[1].status.state is State.INACTIVE and out[1].reason is EvaluationReason.NO_DATA_OK
 
 
 def test_no_data_alerting_fires_after_the_for_period():
     rule = make_rule(no_data="alerting")
     out = run(rule, [(0 * MIN, None), (5 * MIN, None), (6 * MIN, 0.99)])
     assert [o.status.state for o in out] == [State.PENDING, State.FIRING, State.RESOLVED]
-    assert out[1].reason is Reason.NO_DATA_ALERTING
+    assert out[1].reason is EvaluationReason.NO_DATA_ALERTING
 
 
 def test_no_data_keep_changes_nothing_and_keeps_the_pending_timer():
@@ -183,7 +183,7 @@ def test_no_data_keep_changes_nothing_and_keeps_the_pending_timer():
         State.PENDING,
         State.FIRING,
     ]
-    assert out[1].reason is Reason.NO_DATA_KEEP and not out[1].changed
+    assert out[1].reason is EvaluationReason.NO_DATA_KEEP and not out[1].changed
     assert out[1].status.last_value == 0.5  # the last value seen
     assert out[1].status.last_evaluated == T0 + 2 * MIN
     firing = run(make_rule(for_="0s", no_data="keep"), [(0 * MIN, 0.5), (1 * MIN, None)])
@@ -233,13 +233,14 @@ def test_an_office_hours_rule_is_judged_only_inside_office_hours():
         outcome = evaluate(rule, status, 0.0, moment)
         assert outcome.status.state is expected, moment
         status = outcome.status
-    assert outcome.reason is Reason.OUTSIDE_SCHEDULE
+    assert outcome.reason is EvaluationReason.OUTSIDE_SCHEDULE
 
 
 def test_retire_resolves_a_firing_alert_and_ends_a_pending_one():
     firing = AlertStatus(State.FIRING, T0, T0, last_value=0.5, last_evaluated=T0)
     outcome = retire(firing, T0 + MIN)
-    assert outcome.status.state is State.RESOLVED and outcome.reason is Reason.RULE_CHANGED
+    assert outcome.status.state is State.RESOLVED
+    assert outcome.reason is EvaluationReason.RULE_CHANGED
     pending = AlertStatus(State.PENDING, T0, last_value=0.5, last_evaluated=T0)
     assert retire(pending, T0 + MIN).status.state is State.INACTIVE
 

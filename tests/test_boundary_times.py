@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from paho.mqtt.enums import CallbackAPIVersion
 
-from ioc.ingest.boundary import DeadLetter, Reason, decode
+from ioc.ingest.boundary import DeadLetter, DeadLetterReason, decode
 from ioc.ingest.store import Store
 from ioc.models import DEFAULT_TIME_LIMITS, EVENT_TYPES, Event, PaymentEvent, TimeLimits
 from ioc.tools.local import LocalMosquitto
@@ -124,7 +124,7 @@ def _decode(
 def test_an_instant_postgresql_cannot_hold_is_a_schema_error_naming_the_field(field, value):
     item = _decode(dossier(), **{field: value})
     assert isinstance(item, DeadLetter)
-    assert item.reason is Reason.SCHEMA
+    assert item.reason is DeadLetterReason.SCHEMA
     assert f"field '{field}'" in item.detail and value in item.detail
 
 
@@ -143,7 +143,7 @@ def test_an_implausible_date_is_dead_lettered_with_the_setting_to_change(
 ):
     item = _decode(make(), **{field: value})
     assert isinstance(item, DeadLetter), item
-    assert item.reason is Reason.IMPLAUSIBLE_TIME
+    assert item.reason is DeadLetterReason.IMPLAUSIBLE_TIME
     assert f"field '{field}'" in item.detail and setting in item.detail
 
 
@@ -187,7 +187,7 @@ async def test_a_row_asyncpg_cannot_encode_is_dead_lettered_and_the_batch_stored
     finally:
         await store.close()
     assert (result.stored, result.dead_lettered) == (9, 1)
-    assert [r.reason for r in result.rejected] == [Reason.DB_REJECTED]
+    assert [r.reason for r in result.rejected] == [DeadLetterReason.DB_REJECTED]
     detail = await db.fetchval("SELECT detail FROM dead_letters")
     assert "date value out of range" in detail
     assert await db.fetchval("SELECT count(*) FROM payment_events") == 9

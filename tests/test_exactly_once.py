@@ -16,7 +16,7 @@ from datetime import UTC, timedelta
 import asyncpg
 import pytest
 
-from ioc.ingest.boundary import Reason
+from ioc.ingest.boundary import DeadLetterReason
 from ioc.ingest.store import Store
 from ioc.models import DossierStatus, Event
 from ioc.storage.migrations import MIGRATIONS_DIR
@@ -44,7 +44,7 @@ async def test_a_second_occurred_at_under_a_stored_id_is_a_conflicting_duplicate
     first, second = await write(database, events, later)
     assert (first.stored, first.duplicates, first.dead_lettered) == (100, 0, 0)
     assert (second.stored, second.duplicates, second.dead_lettered) == (0, 0, 100)
-    assert {r.reason for r in second.rejected} == {Reason.CONFLICTING_DUPLICATE}
+    assert {r.reason for r in second.rejected} == {DeadLetterReason.CONFLICTING_DUPLICATE}
     assert await count_rows(db, "payment_events") == 100
     detail = await db.fetchval(
         "SELECT detail FROM dead_letters WHERE reason = 'conflicting_duplicate' "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from ioc.ingest.boundary import DeadLetter, Reason
+from ioc.ingest.boundary import DeadLetter, DeadLetterReason
 from ioc.ingest.store import Store
 from tests.factories import BASE_TIME, dossier, incident, payment
 
@@ -20,7 +20,9 @@ def as_role(dsn: str, role: str) -> str:
 async def test_the_ingester_role_can_store_a_batch_and_cannot_drop_tables(database, db):
     store = Store(as_role(database, "ioc_ingester"))
     try:
-        letter = DeadLetter("ioc/v1/x", b"{}", Reason.SCHEMA, "field 'x': test", BASE_TIME)
+        letter = DeadLetter(
+            "ioc/v1/x", b"{}", DeadLetterReason.SCHEMA, "field 'x': test", BASE_TIME
+        )
         result = await store.write([dossier(), payment(), incident()], [letter])
     finally:
         await store.close()

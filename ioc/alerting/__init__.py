@@ -26,7 +26,7 @@ from ioc.alerting.errors import (
     RuleFileError,
     SubscriberFileError,
 )
-from ioc.alerting.evaluate import AlertStatus, Outcome, Reason, State, evaluate
+from ioc.alerting.evaluate import AlertStatus, EvaluationReason, Outcome, State, evaluate
 from ioc.alerting.kpis import KPIS, KpiQuery, Sample
 from ioc.alerting.rules import DEFAULT_RULES_FILE, Rule, load_rules
 from ioc.alerting.store import AlertStore, Silence
@@ -45,13 +45,13 @@ __all__ = [
     "AlertingError",
     "Clock",
     "ConfigError",
+    "EvaluationReason",
     "KpiError",
     "KpiQuery",
     "NotifyError",
     "Outcome",
     "PassResult",
     "PermanentNotifyError",
-    "Reason",
     "RetryableNotifyError",
     "Rule",
     "RuleFileError",

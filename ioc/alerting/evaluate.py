@@ -36,7 +36,7 @@ class State(StrEnum):
     RESOLVED = "resolved"
 
 
-class Reason(StrEnum):
+class EvaluationReason(StrEnum):
     """Why an evaluation ended in its state (stored with every transition)."""
 
     NOT_MET = "condition not met"
@@ -75,7 +75,7 @@ class AlertStatus:
 @dataclass(frozen=True, slots=True)
 class Outcome:
     status: AlertStatus
-    reason: Reason
+    reason: EvaluationReason
     previous: State
 
     @property
@@ -88,52 +88,64 @@ def evaluate(rule: Rule, previous: AlertStatus, value: float | None, now: dateti
     was = previous.state
     if not covers(rule.schedule, now, rule.query.lookback()):
         met = still_met = False
-        why_not = Reason.OUTSIDE_SCHEDULE
+        why_not = EvaluationReason.OUTSIDE_SCHEDULE
     elif value is None:
         if rule.no_data is NoDataPolicy.KEEP:
             kept = replace(previous, last_evaluated=now)
-            return Outcome(kept, Reason.NO_DATA_KEEP, was)
+            return Outcome(kept, EvaluationReason.NO_DATA_KEEP, was)
         met = still_met = rule.no_data is NoDataPolicy.ALERTING
-        why_not = Reason.NO_DATA_OK
+        why_not = EvaluationReason.NO_DATA_OK
     else:
         met = rule.condition.met(value)
         still_met = rule.condition.still_met(value)
-        why_not = Reason.CLEARED
-    why_met = Reason.NO_DATA_ALERTING if value is None else None
+        why_not = EvaluationReason.CLEARED
+    why_met = EvaluationReason.NO_DATA_ALERTING if value is None else None
     base = replace(previous, last_value=value, last_evaluated=now)
 
     if was is State.FIRING:
         if still_met:
-            reason = why_met or (Reason.STILL_FIRING if met else Reason.HYSTERESIS)
+            reason = why_met or (
+                EvaluationReason.STILL_FIRING if met else EvaluationReason.HYSTERESIS
+            )
             return Outcome(replace(base, cleared_since=None), reason, was)
         cleared_since = previous.cleared_since or now
         if now - cleared_since >= rule.keep_firing_for:
             resolved = replace(base, state=State.RESOLVED, resolved_at=now, cleared_since=None)
             return Outcome(resolved, why_not, was)
-        return Outcome(replace(base, cleared_since=cleared_since), Reason.KEEP_FIRING, was)
+        return Outcome(
+            replace(base, cleared_since=cleared_since), EvaluationReason.KEEP_FIRING, was
+        )
 
     if was is State.PENDING:
         if not met:
             inactive = replace(base, state=State.INACTIVE, active_since=None)
-            reason = why_not if why_not is not Reason.CLEARED else Reason.CLEARED_WHILE_PENDING
+            reason = (
+                why_not
+                if why_not is not EvaluationReason.CLEARED
+                else EvaluationReason.CLEARED_WHILE_PENDING
+            )
             return Outcome(inactive, reason, was)
         assert previous.active_since is not None
         if now - previous.active_since >= rule.for_:
             firing = replace(base, state=State.FIRING, firing_since=now, resolved_at=None)
-            return Outcome(firing, why_met or Reason.PENDING_ELAPSED, was)
-        return Outcome(base, why_met or Reason.STILL_PENDING, was)
+            return Outcome(firing, why_met or EvaluationReason.PENDING_ELAPSED, was)
+        return Outcome(base, why_met or EvaluationReason.STILL_PENDING, was)
 
     # inactive or resolved
     if not met:
-        reason = Reason.STILL_RESOLVED if was is State.RESOLVED else Reason.NOT_MET
-        if why_not is not Reason.CLEARED:
+        reason = (
+            EvaluationReason.STILL_RESOLVED if was is State.RESOLVED else EvaluationReason.NOT_MET
+        )
+        if why_not is not EvaluationReason.CLEARED:
             reason = why_not
         return Outcome(base, reason, was)
     started = replace(base, active_since=now, firing_since=None, cleared_since=None)
     if rule.for_.total_seconds() == 0:
         firing = replace(started, state=State.FIRING, firing_since=now, resolved_at=None)
-        return Outcome(firing, why_met or Reason.MET_FIRING, was)
-    return Outcome(replace(started, state=State.PENDING), why_met or Reason.MET_PENDING, was)
+        return Outcome(firing, why_met or EvaluationReason.MET_FIRING, was)
+    return Outcome(
+        replace(started, state=State.PENDING), why_met or EvaluationReason.MET_PENDING, was
+    )
 
 
 def retire(previous: AlertStatus, now: datetime) -> Outcome:
@@ -152,4 +164,4 @@ def retire(previous: AlertStatus, now: datetime) -> Outcome:
         status = replace(previous, state=State.INACTIVE, active_since=None, last_evaluated=now)
     else:
         status = replace(previous, last_evaluated=now)
-    return Outcome(status, Reason.RULE_CHANGED, was)
+    return Outcome(status, EvaluationReason.RULE_CHANGED, was)

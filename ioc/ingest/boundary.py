@@ -25,7 +25,7 @@ _SCHEMA_FEEDS = {
 }
 
 
-class Reason(StrEnum):
+class DeadLetterReason(StrEnum):
     """Why a message was dead-lettered; one metric label value each."""
 
     OVERSIZED = "oversized"
@@ -44,7 +44,7 @@ class Reason(StrEnum):
 class DeadLetter:
     topic: str
     payload: bytes
-    reason: Reason
+    reason: DeadLetterReason
     detail: str
     received_at: datetime
 
@@ -82,7 +82,7 @@ def decode(
     except Exception as exc:
         log.exception("decoding failed", extra={"topic": topic})
         return DeadLetter(
-            topic, payload, Reason.DECODE_FAILED, f"decoding failed: {exc!r}", received_at
+            topic, payload, DeadLetterReason.DECODE_FAILED, f"decoding failed: {exc!r}", received_at
         )
 
 
@@ -90,17 +90,18 @@ def _decode(
     topic: str, payload: bytes, received_at: datetime, max_payload_bytes: int, limits: TimeLimits
 ) -> Event | DeadLetter:
 
-    def dead(reason: Reason, detail: str) -> DeadLetter:
+    def dead(reason: DeadLetterReason, detail: str) -> DeadLetter:
         return DeadLetter(topic, payload, reason, detail, received_at)
 
     if len(payload) > max_payload_bytes:
         return dead(
-            Reason.OVERSIZED, f"payload is {len(payload)} bytes, the limit is {max_payload_bytes}"
+            DeadLetterReason.OVERSIZED,
+            f"payload is {len(payload)} bytes, the limit is {max_payload_bytes}",
         )
     try:
         where = parse_feed_topic(topic)
     except TopicError as exc:
-        return dead(Reason.UNKNOWN_TOPIC, str(exc))
+        return dead(DeadLetterReason.UNKNOWN_TOPIC, str(exc))
     model = EVENT_TYPES[where.feed]
     try:
         event = model.model_validate_json(payload)
@@ -110,10 +111,10 @@ def _decode(
             try:
                 payload.decode("utf-8")
             except UnicodeDecodeError as utf8_error:
-                return dead(Reason.NOT_UTF8, f"payload is not UTF-8: {utf8_error}")
-            return dead(Reason.NOT_JSON, f"payload is not JSON: {first['msg']}")
+                return dead(DeadLetterReason.NOT_UTF8, f"payload is not UTF-8: {utf8_error}")
+            return dead(DeadLetterReason.NOT_JSON, f"payload is not JSON: {first['msg']}")
         if first["type"] == "model_type":
-            return dead(Reason.NOT_JSON, "payload is not a JSON object")
+            return dead(DeadLetterReason.NOT_JSON, "payload is not a JSON object")
         claimed = first.get("input")
         if (
             first["loc"] == ("schema_name",)
@@ -121,19 +122,19 @@ def _decode(
             and claimed in _SCHEMA_FEEDS
         ):
             return dead(
-                Reason.TOPIC_MISMATCH,
+                DeadLetterReason.TOPIC_MISMATCH,
                 f"field 'schema_name': payload is a {claimed} event "
                 f"but the topic is the {where.feed.value} feed",
             )
-        return dead(Reason.SCHEMA, describe_validation_error(exc))
+        return dead(DeadLetterReason.SCHEMA, describe_validation_error(exc))
     for name, expected in (("province", where.province), ("district", where.district)):
         actual = getattr(event, name)
         if actual != expected:
             return dead(
-                Reason.TOPIC_MISMATCH,
+                DeadLetterReason.TOPIC_MISMATCH,
                 f"field '{name}': payload says {actual!r} but the topic says {expected!r}",
             )
     implausible = limits.check(event, received_at)
     if implausible is not None:
-        return dead(Reason.IMPLAUSIBLE_TIME, implausible)
+        return dead(DeadLetterReason.IMPLAUSIBLE_TIME, implausible)
     return event

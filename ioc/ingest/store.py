@@ -31,7 +31,7 @@ from datetime import datetime
 
 import asyncpg
 
-from ioc.ingest.boundary import DeadLetter, Reason
+from ioc.ingest.boundary import DeadLetter, DeadLetterReason
 from ioc.models import (
     EVENT_TYPES,
     FINAL_DOSSIER_STATUSES,
@@ -349,7 +349,7 @@ class Store:
                 DeadLetter(
                     topic=event.topic,
                     payload=event.to_json(),
-                    reason=Reason.DB_REJECTED,
+                    reason=DeadLetterReason.DB_REJECTED,
                     detail=_clean_text(f"database refused the row: {exc}"),
                     received_at=self._clock(),
                 )
@@ -482,7 +482,7 @@ class Store:
                 DeadLetter(
                     topic=event.topic,
                     payload=event.to_json(),
-                    reason=Reason.CONFLICTING_DUPLICATE,
+                    reason=DeadLetterReason.CONFLICTING_DUPLICATE,
                     detail=(
                         f"event_id {event.event_id} is stored already as a {feed} event with "
                         f"occurred_at {stored_at.isoformat()}; this {event.feed.value} event "

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ioc.alerting.alert import Alert
-from ioc.alerting.evaluate import Reason, State
+from ioc.alerting.evaluate import EvaluationReason, State
 from ioc.alerting.kpis import Unit
 from ioc.alerting.notify.base import Notification
 from ioc.alerting.templates import Moment, Number, place_names
@@ -22,15 +22,15 @@ SEVERITY_VI = {"critical": "nghiêm trọng", "warning": "cảnh báo", "info": 
 STATE_VI = {"firing": "đang xảy ra", "resolved": "đã khắc phục"}
 ENDED_BECAUSE = {
     # a resolution that is not "the value is back to normal" says so
-    Reason.OUTSIDE_SCHEDULE.value: (
+    EvaluationReason.OUTSIDE_SCHEDULE.value: (
         "hết giờ hành chính, quy tắc tạm ngừng theo dõi",
         "office hours are over: the rule is not judged now",
     ),
-    Reason.NO_DATA_OK.value: (
+    EvaluationReason.NO_DATA_OK.value: (
         "không còn đủ dữ liệu để đánh giá",
         "not enough data to judge any more",
     ),
-    Reason.RULE_CHANGED.value: (
+    EvaluationReason.RULE_CHANGED.value: (
         "quy tắc cảnh báo đã thay đổi hoặc bị gỡ bỏ",
         "the alert rule was changed or removed",
     ),
