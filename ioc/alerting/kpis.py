@@ -34,7 +34,7 @@ from typing import Annotated, Any, ClassVar, Literal, Protocol
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from ioc.alerting.durations import Duration
+from ioc.durations import Duration
 from ioc.models import (
     EVENT_TYPES,
     AgencyLevel,

@@ -30,7 +30,6 @@ from pydantic import (
     model_validator,
 )
 
-from ioc.alerting.durations import Duration
 from ioc.alerting.errors import RuleFileError
 from ioc.alerting.kpis import KPIS, AnyKpi, KpiQuery
 from ioc.alerting.labels import LABEL_NAME
@@ -38,6 +37,7 @@ from ioc.alerting.schedule import Schedule
 from ioc.alerting.templates import check_template
 from ioc.alerting.yamlfile import error_message, field_path, load_yaml
 from ioc.domain.names import LABEL_KINDS
+from ioc.durations import Duration
 
 DEFAULT_RULES_FILE = Path(__file__).resolve().parent.parent.parent / "alerts" / "rules.yml"
 

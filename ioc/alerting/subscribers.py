@@ -28,10 +28,10 @@ from pydantic import (
     model_validator,
 )
 
-from ioc.alerting.durations import Duration
 from ioc.alerting.errors import SubscriberFileError
 from ioc.alerting.labels import LABEL_NAME, Matcher
 from ioc.alerting.yamlfile import error_message, field_path, load_yaml
+from ioc.durations import Duration
 
 ALL_LABELS = "..."
 """``group_by: ["..."]``: every alert is its own group (as in Alertmanager)."""

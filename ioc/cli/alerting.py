@@ -21,7 +21,6 @@ from typing import TypeVar
 
 import click
 
-from ioc.alerting.durations import format_duration, parse_duration
 from ioc.alerting.errors import AlertingError, ConfigError
 from ioc.alerting.evaluate import State
 from ioc.alerting.labels import Matcher
@@ -29,6 +28,7 @@ from ioc.alerting.rules import Rule, load_rules
 from ioc.alerting.store import AlertStore
 from ioc.cli.common import configured, require_reachable_database
 from ioc.cli.root import main
+from ioc.durations import format_duration, parse_duration
 from ioc.models import VN_TZ
 from ioc.runtime import SYSTEM_CLOCK
 
