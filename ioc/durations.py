@@ -1,6 +1,10 @@
-"""Durations in configuration files: ``30s``, ``5m``, ``1h30m``, ``7d`` (or ``0``).
+"""Durations: ``30s``, ``5m``, ``1h30m``, ``7d``, ``1y`` (or ``0``), one grammar for the
+alert rule and subscriber files and for Grafana's intervals in the dashboards' queries (the
+panel bench's ``30d``, ``5m``, ``1y``).
 
-A bare number is refused (is ``300`` seconds or minutes?); ``0`` alone is accepted.
+Units ``ms``, ``s``, ``m``, ``h``, ``d``, ``w`` and ``y`` (365 days, as Grafana's), each part
+an integer or a decimal, parts in any number. A bare number is refused (is ``300`` seconds or
+minutes?); ``0`` alone is accepted.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer
 
-_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)")
 _UNITS = {
     "ms": timedelta(milliseconds=1),
     "s": timedelta(seconds=1),
@@ -19,10 +23,13 @@ _UNITS = {
     "h": timedelta(hours=1),
     "d": timedelta(days=1),
     "w": timedelta(weeks=1),
+    "y": timedelta(days=365),
 }
 
 
 def parse_duration(value: Any) -> timedelta:
+    """``value`` as a timedelta; a ``ValueError`` saying what a duration looks like if it is
+    not one."""
     if isinstance(value, timedelta):
         return value
     if value == 0 or value == "0":

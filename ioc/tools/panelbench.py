@@ -40,6 +40,7 @@ from typing import Any
 import asyncpg
 
 from ioc.connect import connect_database
+from ioc.durations import parse_duration
 
 DASHBOARDS_DIR = Path(
     os.environ.get("IOC_DASHBOARDS_DIR", Path(__file__).parents[2] / "grafana" / "dashboards")
@@ -128,22 +129,15 @@ def _all_panels(panels: Sequence[Mapping[str, Any]]) -> Iterable[Mapping[str, An
 # Time ranges and intervals as Grafana computes them
 # --------------------------------------------------------------------------------------------
 
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
-_DURATION = re.compile(r"^(\d+)(ms|s|m|h|d|w|y)$")
-
-
-def parse_duration(text: str) -> timedelta:
-    """``'30d'``, ``'1m'``, ``'5s'`` (Grafana's interval syntax) as a timedelta."""
-    match = _DURATION.match(text.strip().strip("'"))
-    if not match:
-        raise ValueError(f"not a Grafana interval: {text!r}")
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+def grafana_duration(text: str) -> timedelta:
+    """``'30d'``, ``1m``, ``5s``: a Grafana interval, quoted or not, as a timedelta."""
+    return parse_duration(text.strip().strip("'"))
 
 
 def time_range(expression: str, now: datetime) -> tuple[datetime, datetime]:
     """``now-24h`` (a dashboard's ``time.from``) or ``30d`` (a panel's ``timeFrom``)."""
     text = expression.removeprefix("now-")
-    return now - parse_duration(text), now
+    return now - grafana_duration(text), now
 
 
 # Grafana's rangeutil.roundInterval: the interval for a range and a number of data points,
@@ -193,7 +187,7 @@ def grafana_interval(
     """``$__interval_ms`` for a panel: the range over its width, at least its min interval."""
     ms = round_interval((end - start) / timedelta(milliseconds=1) / max_data_points)
     if min_interval:
-        ms = max(ms, int(parse_duration(min_interval) / timedelta(milliseconds=1)))
+        ms = max(ms, int(grafana_duration(min_interval) / timedelta(milliseconds=1)))
     return ms
 
 
@@ -302,7 +296,7 @@ def expand_macros(sql: str, start: datetime, end: datetime, *, timescaledb: bool
                 raise ValueError(f"${name} needs a column and an interval")
             if len(args) > 2:
                 raise ValueError(f"${name} fill modes are not supported by this expander")
-            interval = parse_duration(args[1])
+            interval = grafana_duration(args[1])
             if timescaledb:
                 group = f"time_bucket('{interval.total_seconds():.3f}s',{args[0]})"
             else:
@@ -317,7 +311,7 @@ def expand_macros(sql: str, start: datetime, end: datetime, *, timescaledb: bool
         if name == "__unixEpochTo":
             return str(int(end.timestamp()))
         if name in ("__unixEpochGroup", "__unixEpochGroupAlias"):
-            s = _seconds(parse_duration(args[1]))
+            s = _seconds(grafana_duration(args[1]))
             group = f"floor(({args[0]})/{s})*{s}"
             return group + (' AS "time"' if name == "__unixEpochGroupAlias" else "")
         raise ValueError(f"unknown macro ${name}")
