@@ -3,11 +3,13 @@ threshold, a link to the dashboard, and when it is over.
 
 One function per channel format: the webhook's JSON body (shaped like Alertmanager's), the
 e-mail's subject and plain-text body (Vietnamese, English or both), the MQTT transition and
-retained-state messages. Times are shown in Asia/Ho_Chi_Minh.
+retained-state messages. Times are shown in Asia/Ho_Chi_Minh. Every phrase of the e-mail is
+in one table per language (``WORDS``): a new language is a new table, not a new branch.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -18,21 +20,90 @@ from ioc.alerting.kpis import Unit
 from ioc.alerting.notify.base import Notification
 from ioc.alerting.templates import Moment, Number, place_names
 
-SEVERITY_VI = {"critical": "nghiêm trọng", "warning": "cảnh báo", "info": "thông tin"}
-STATE_VI = {"firing": "đang xảy ra", "resolved": "đã khắc phục"}
-ENDED_BECAUSE = {
-    # a resolution that is not "the value is back to normal" says so
-    EvaluationReason.OUTSIDE_SCHEDULE.value: (
-        "hết giờ hành chính, quy tắc tạm ngừng theo dõi",
-        "office hours are over: the rule is not judged now",
+
+@dataclass(frozen=True)
+class Words:
+    """Every phrase of a notification in one language; ``{name}`` placeholders."""
+
+    severity_names: dict[str, str]
+    more: str
+    firing_tag: str
+    resolved_tag: str
+    where: str
+    severity: str
+    since: str
+    value_firing: str
+    resolved_at: str
+    value_resolved: str
+    note: str
+    acknowledged: str
+    dashboard: str
+    firing_count: str
+    resolved_count: str
+    sent_because: str
+    hours_minutes: str
+    minutes: str
+    ended_because: dict[str, str]
+    """A resolution that is not "the value is back to normal" says why it ended."""
+
+    def severity_name(self, code: str) -> str:
+        return self.severity_names.get(code, code)
+
+
+WORDS = {
+    "vi": Words(
+        severity_names={"critical": "nghiêm trọng", "warning": "cảnh báo", "info": "thông tin"},
+        more=" (+{count} cảnh báo khác)",
+        firing_tag="[CẢNH BÁO - {severity}]",
+        resolved_tag="[ĐÃ KHẮC PHỤC]",
+        where="Nơi xảy ra: {place}",
+        severity="Mức độ: {severity}",
+        since="Bắt đầu từ: {active} (cảnh báo lúc {firing}, đã kéo dài {duration})",
+        value_firing="Giá trị hiện tại: {value} (ngưỡng: {op} {threshold})",
+        resolved_at="Đã khắc phục lúc: {resolved} (xảy ra từ {active}, kéo dài {duration})",
+        value_resolved="Giá trị hiện tại: {value} (ngưỡng cảnh báo: {op} {threshold})",
+        note="Lưu ý: {note}",
+        acknowledged="Đã xác nhận bởi: {by}",
+        dashboard="Bảng điều khiển: {link}",
+        firing_count="Có {count} cảnh báo đang xảy ra:",
+        resolved_count="{count} cảnh báo đã khắc phục:",
+        sent_because="(Lý do gửi: {reason}; mã thông báo {id})",
+        hours_minutes="{hours} giờ {minutes} phút",
+        minutes="{minutes} phút",
+        ended_because={
+            EvaluationReason.OUTSIDE_SCHEDULE.value: (
+                "hết giờ hành chính, quy tắc tạm ngừng theo dõi"
+            ),
+            EvaluationReason.NO_DATA_OK.value: "không còn đủ dữ liệu để đánh giá",
+            EvaluationReason.RULE_CHANGED.value: "quy tắc cảnh báo đã thay đổi hoặc bị gỡ bỏ",
+        },
     ),
-    EvaluationReason.NO_DATA_OK.value: (
-        "không còn đủ dữ liệu để đánh giá",
-        "not enough data to judge any more",
-    ),
-    EvaluationReason.RULE_CHANGED.value: (
-        "quy tắc cảnh báo đã thay đổi hoặc bị gỡ bỏ",
-        "the alert rule was changed or removed",
+    "en": Words(
+        severity_names={},
+        more=" (+{count} more)",
+        firing_tag="[ALERT - {severity}]",
+        resolved_tag="[RESOLVED]",
+        where="Where: {place}",
+        severity="Severity: {severity}",
+        since="Since: {active} (firing since {firing}, for {duration})",
+        value_firing="Current value: {value} (threshold: {op} {threshold})",
+        resolved_at="Resolved at: {resolved} (wrong since {active}, lasted {duration})",
+        value_resolved="Current value: {value} (alert threshold: {op} {threshold})",
+        note="Note: {note}",
+        acknowledged="Acknowledged by: {by}",
+        dashboard="Dashboard: {link}",
+        firing_count="{count} alert(s) firing:",
+        resolved_count="{count} alert(s) resolved:",
+        sent_because="(Sent because: {reason}; notification {id})",
+        hours_minutes="{hours} h {minutes} min",
+        minutes="{minutes} min",
+        ended_because={
+            EvaluationReason.OUTSIDE_SCHEDULE.value: (
+                "office hours are over: the rule is not judged now"
+            ),
+            EvaluationReason.NO_DATA_OK.value: "not enough data to judge any more",
+            EvaluationReason.RULE_CHANGED.value: "the alert rule was changed or removed",
+        },
     ),
 }
 
@@ -74,9 +145,8 @@ def _duration(start: datetime | None, end: datetime, language: str) -> str:
         return "—"
     minutes = max(0, int((end - start).total_seconds() // 60))
     hours, minutes = divmod(minutes, 60)
-    if language == "vi":
-        return f"{hours} giờ {minutes} phút" if hours else f"{minutes} phút"
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    words = WORDS[language]
+    return (words.hours_minutes if hours else words.minutes).format(hours=hours, minutes=minutes)
 
 
 def webhook_payload(n: Notification) -> dict[str, Any]:
@@ -126,97 +196,68 @@ def _languages(n: Notification) -> list[str]:
 def email_subject(n: Notification) -> str:
     first = n.alerts[0]
     language = _languages(n)[0]
+    words = WORDS[language]
     count = len(n.firing) if n.firing else len(n.resolved)
-    more = ""
-    if count > 1:
-        more = f" (+{count - 1} cảnh báo khác)" if language == "vi" else f" (+{count - 1} more)"
-    if language == "vi":
-        tag = (
-            "[ĐÃ KHẮC PHỤC]"
-            if not n.firing
-            else (f"[CẢNH BÁO - {SEVERITY_VI.get(first.severity, first.severity).upper()}]")
-        )
-    else:
-        tag = "[RESOLVED]" if not n.firing else f"[ALERT - {first.severity.upper()}]"
+    more = words.more.format(count=count - 1) if count > 1 else ""
+    tag = (
+        words.firing_tag.format(severity=words.severity_name(first.severity).upper())
+        if n.firing
+        else words.resolved_tag
+    )
     return f"{tag} {first.summary[language]}{more}"
 
 
 def _alert_lines(a: Alert, n: Notification, language: str) -> list[str]:
     s = a.status
+    words = WORDS[language]
     value = _value(a, s.last_value, language)
     threshold = _value(a, a.threshold, language)
-    link = dashboard_link(n.dashboard_url, a)
-    if language == "vi":
-        lines = [f"• {a.summary['vi']}", f"  Nơi xảy ra: {place(a, 'vi')}"]
-        if a.state is State.FIRING:
-            lines += [
-                f"  Mức độ: {SEVERITY_VI.get(a.severity, a.severity)}",
-                f"  Bắt đầu từ: {_local(s.active_since)} (cảnh báo lúc {_local(s.firing_since)}, "
-                f"đã kéo dài {_duration(s.active_since, n.created_at, 'vi')})",
-                f"  Giá trị hiện tại: {value} (ngưỡng: {a.op} {threshold})",
-            ]
-        else:
-            lines += [
-                f"  Đã khắc phục lúc: {_local(s.resolved_at)} (xảy ra từ {_local(s.active_since)}, "
-                f"kéo dài {_duration(s.active_since, s.resolved_at or n.created_at, 'vi')})",
-                f"  Giá trị hiện tại: {value} (ngưỡng cảnh báo: {a.op} {threshold})",
-            ]
-            if a.reason in ENDED_BECAUSE:
-                lines.append(f"  Lưu ý: {ENDED_BECAUSE[a.reason][0]}")
-        if a.description:
-            lines.append(f"  {a.description['vi']}")
-        if a.acked_by:
-            lines.append(f"  Đã xác nhận bởi: {a.acked_by}")
-        lines.append(f"  Bảng điều khiển: {link}")
+    lines = [f"• {a.summary[language]}", "  " + words.where.format(place=place(a, language))]
+    if a.state is State.FIRING:
+        lines += [
+            "  " + words.severity.format(severity=words.severity_name(a.severity)),
+            "  "
+            + words.since.format(
+                active=_local(s.active_since),
+                firing=_local(s.firing_since),
+                duration=_duration(s.active_since, n.created_at, language),
+            ),
+            "  " + words.value_firing.format(value=value, op=a.op, threshold=threshold),
+        ]
     else:
-        lines = [f"• {a.summary['en']}", f"  Where: {place(a, 'en')}"]
-        if a.state is State.FIRING:
-            lines += [
-                f"  Severity: {a.severity}",
-                f"  Since: {_local(s.active_since)} (firing since {_local(s.firing_since)}, "
-                f"for {_duration(s.active_since, n.created_at, 'en')})",
-                f"  Current value: {value} (threshold: {a.op} {threshold})",
-            ]
-        else:
-            lines += [
-                f"  Resolved at: {_local(s.resolved_at)} (wrong since {_local(s.active_since)}, "
-                f"lasted {_duration(s.active_since, s.resolved_at or n.created_at, 'en')})",
-                f"  Current value: {value} (alert threshold: {a.op} {threshold})",
-            ]
-            if a.reason in ENDED_BECAUSE:
-                lines.append(f"  Note: {ENDED_BECAUSE[a.reason][1]}")
-        if a.description:
-            lines.append(f"  {a.description['en']}")
-        if a.acked_by:
-            lines.append(f"  Acknowledged by: {a.acked_by}")
-        lines.append(f"  Dashboard: {link}")
+        lines += [
+            "  "
+            + words.resolved_at.format(
+                resolved=_local(s.resolved_at),
+                active=_local(s.active_since),
+                duration=_duration(s.active_since, s.resolved_at or n.created_at, language),
+            ),
+            "  " + words.value_resolved.format(value=value, op=a.op, threshold=threshold),
+        ]
+        if a.reason in words.ended_because:
+            lines.append("  " + words.note.format(note=words.ended_because[a.reason]))
+    if a.description:
+        lines.append(f"  {a.description[language]}")
+    if a.acked_by:
+        lines.append("  " + words.acknowledged.format(by=a.acked_by))
+    lines.append("  " + words.dashboard.format(link=dashboard_link(n.dashboard_url, a)))
     return lines
 
 
 def email_body(n: Notification) -> str:
     parts = []
     for language in _languages(n):
+        words = WORDS[language]
         lines: list[str] = []
-        if language == "vi":
-            if n.firing:
-                lines.append(f"Có {len(n.firing)} cảnh báo đang xảy ra:")
-                for a in n.firing:
-                    lines += _alert_lines(a, n, "vi")
-            if n.resolved:
-                lines.append(f"{len(n.resolved)} cảnh báo đã khắc phục:")
-                for a in n.resolved:
-                    lines += _alert_lines(a, n, "vi")
-            lines.append(f"(Lý do gửi: {n.reason.value}; mã thông báo {n.id})")
-        else:
-            if n.firing:
-                lines.append(f"{len(n.firing)} alert(s) firing:")
-                for a in n.firing:
-                    lines += _alert_lines(a, n, "en")
-            if n.resolved:
-                lines.append(f"{len(n.resolved)} alert(s) resolved:")
-                for a in n.resolved:
-                    lines += _alert_lines(a, n, "en")
-            lines.append(f"(Sent because: {n.reason.value}; notification {n.id})")
+        if n.firing:
+            lines.append(words.firing_count.format(count=len(n.firing)))
+            for a in n.firing:
+                lines += _alert_lines(a, n, language)
+        if n.resolved:
+            lines.append(words.resolved_count.format(count=len(n.resolved)))
+            for a in n.resolved:
+                lines += _alert_lines(a, n, language)
+        lines.append(words.sent_because.format(reason=n.reason.value, id=n.id))
         parts.append("\n".join(lines))
     return "\n\n----\n\n".join(parts) + "\n"
 
