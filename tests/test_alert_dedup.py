@@ -17,7 +17,7 @@ from ioc.alerting.notify.message import (
     email_subject,
     webhook_payload,
 )
-from ioc.alerting.notify.mute import AckMuter, Muters, SilenceMuter
+from ioc.alerting.notify.mute import AckMuter, Mute, MuteKind, Muters, SilenceMuter
 from ioc.alerting.store import GroupLog, Silence
 from ioc.alerting.templates import render
 
@@ -145,12 +145,14 @@ def test_silences_and_acknowledgements_mute_through_one_interface():
         created_by="ops",
     )
     muter = Muters(SilenceMuter([silence]), AckMuter())
-    assert muter.mutes(alert("vnpay"), T0 + MIN).startswith(f"silenced by {silence.id}")
+    silenced = muter.mutes(alert("vnpay"), T0 + MIN)
+    assert silenced.kind is MuteKind.SILENCED
+    assert str(silenced).startswith(f"silenced by {silence.id}")
     assert muter.mutes(alert("vnpay"), T0 + 60 * MIN) is None  # over
     assert muter.mutes(alert("vnpay"), T0 - MIN) is None  # not begun
     assert muter.mutes(alert("napas"), T0 + MIN) is None
     acked = alert("napas", acked_at=T0, acked_by="trực ban")
-    assert muter.mutes(acked, T0 + MIN) == "acknowledged by trực ban"
+    assert muter.mutes(acked, T0 + MIN) == Mute(MuteKind.ACKNOWLEDGED, "acknowledged by trực ban")
     assert (
         muter.mutes(replace(acked, status=replace(acked.status, state=State.RESOLVED)), T0) is None
     )

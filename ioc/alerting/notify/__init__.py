@@ -1,9 +1,9 @@
 """The notification pipeline (stages after Alertmanager's) and the notifiers.
 
 base.py      Notification, Notifier (the port every channel implements), NotifyReason
-message.py   the words: webhook JSON, e-mail subject and body, MQTT messages
+message.py   the words: webhook JSON, e-mail subject and body (one table per language), MQTT
 dedup.py     grouping and the pure send-or-hold decision (needs_update)
-mute.py      silences and acknowledgements behind one Muter
+mute.py      silences and acknowledgements behind one Muter; a Mute says which (MuteKind) and why
 retry.py     the retry stage: the only owner of backoff
 stages.py    Mute, Dedup, SetNotifies, Multi and Fanout stages
 nflog.py     what each channel was told, and the record of every attempt
@@ -15,7 +15,7 @@ from ioc.alerting.notify.base import Notification, Notifier, NotifyReason
 from ioc.alerting.notify.dedup import Decision, Hold, Timing, needs_update
 from ioc.alerting.notify.email import EmailNotifier, SmtpServer
 from ioc.alerting.notify.mqtt import MqttNotifier, MqttPublisher, state_topic
-from ioc.alerting.notify.mute import AckMuter, Muter, Muters, SilenceMuter
+from ioc.alerting.notify.mute import AckMuter, Mute, MuteKind, Muter, Muters, SilenceMuter
 from ioc.alerting.notify.pipeline import Dispatcher
 from ioc.alerting.notify.webhook import SIGNATURE_HEADER, WebhookNotifier, sign
 
@@ -28,6 +28,8 @@ __all__ = [
     "Hold",
     "MqttNotifier",
     "MqttPublisher",
+    "Mute",
+    "MuteKind",
     "Muter",
     "Muters",
     "Notification",

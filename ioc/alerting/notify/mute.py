@@ -9,7 +9,9 @@ repeated; its resolution is still told to whoever was told it was firing.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 
 from ioc.alerting.alert import Alert
@@ -17,8 +19,26 @@ from ioc.alerting.evaluate import State
 from ioc.alerting.store import Silence
 
 
+class MuteKind(StrEnum):
+    """What muted an alert: the ``muter`` label of ``ioc_alert_muted``."""
+
+    SILENCED = "silenced"
+    ACKNOWLEDGED = "acknowledged"
+
+
+@dataclass(frozen=True, slots=True)
+class Mute:
+    """Why an alert is muted: the kind, and the prose a person reads."""
+
+    kind: MuteKind
+    detail: str
+
+    def __str__(self) -> str:
+        return self.detail
+
+
 class Muter(Protocol):
-    def mutes(self, alert: Alert, now: datetime) -> str | None:
+    def mutes(self, alert: Alert, now: datetime) -> Mute | None:
         """Why ``alert`` must not be notified now, or None."""
         ...
 
@@ -33,15 +53,17 @@ class SilenceMuter:
                 return silence
         return None
 
-    def mutes(self, alert: Alert, now: datetime) -> str | None:
+    def mutes(self, alert: Alert, now: datetime) -> Mute | None:
         silence = self.silence_for(alert, now)
-        return f"silenced by {silence.id} ({silence.created_by})" if silence else None
+        if silence is None:
+            return None
+        return Mute(MuteKind.SILENCED, f"silenced by {silence.id} ({silence.created_by})")
 
 
 class AckMuter:
-    def mutes(self, alert: Alert, now: datetime) -> str | None:
+    def mutes(self, alert: Alert, now: datetime) -> Mute | None:
         if alert.state is State.FIRING and alert.acked_at is not None:
-            return f"acknowledged by {alert.acked_by}"
+            return Mute(MuteKind.ACKNOWLEDGED, f"acknowledged by {alert.acked_by}")
         return None
 
 
@@ -51,7 +73,7 @@ class Muters:
     def __init__(self, *muters: Muter) -> None:
         self.muters = muters
 
-    def mutes(self, alert: Alert, now: datetime) -> str | None:
+    def mutes(self, alert: Alert, now: datetime) -> Mute | None:
         for muter in self.muters:
             reason = muter.mutes(alert, now)
             if reason:

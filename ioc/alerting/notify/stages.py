@@ -91,7 +91,7 @@ class MuteStage:
             if why is None:
                 kept.append(alert)
             else:
-                metrics.MUTED.labels(why.split(" ", 1)[0]).inc()
+                metrics.MUTED.labels(why.kind.value).inc()
         return kept
 
 
