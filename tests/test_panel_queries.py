@@ -29,7 +29,8 @@ from ioc.domain.calendar import is_working_day
 from ioc.ingest.store import Store
 from ioc.models import VN_TZ, AgencyLevel, DossierChannel, DossierStatus, PaymentStatus
 from ioc.storage import rollups
-from ioc.storage.rollups import ROLLUPS, RollupRefresher, compare, refresh
+from ioc.storage.refresher import RollupRefresher
+from ioc.storage.rollups import ROLLUPS, compare, refresh
 from ioc.tools.panelbench import (
     PanelQuery,
     district_codes,

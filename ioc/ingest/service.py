@@ -15,7 +15,7 @@ from ioc.mqtt.port import MessageSource
 from ioc.mqtt.subscriber import FastSource
 from ioc.runtime import stop_on_signals
 from ioc.settings import Settings
-from ioc.storage.rollups import RollupRefresher
+from ioc.storage.refresher import RollupRefresher
 from ioc.topics import FEED_FILTER
 
 log = logging.getLogger(__name__)

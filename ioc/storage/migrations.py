@@ -1,4 +1,4 @@
-"""Database connections and versioned migrations (``ioc db migrate``).
+"""Versioned migrations (``ioc db migrate``); connections are ``ioc.connect``'s.
 
 Migrations are the files ``db/migrations/NNNN_name.sql``, applied in order, each in its own
 transaction, and recorded in ``schema_migrations`` with a checksum; applying them again does
