@@ -1,10 +1,23 @@
 """Feed simulators: dossiers, payments and field reports of three provinces, over MQTT.
 
-``Simulation`` generates the events (``ioc.models``) deterministically from a seed,
-``PROFILES`` holds each province's loads and published figures, and ``FastPublisher`` sends
-events to the broker (and again after a reconnect, what a crashed broker may have lost).
-``ioc-sim`` (``simulators.cli``) runs them live, as a backfill, or switches a scenario on in
-a running simulator.
+engine.py     ``Simulation``: the deterministic discrete-event simulation, its one agenda and
+              the scenarios (``Scenario``, ``SCENARIOS``) switched on in it
+streams.py    what every feed's stream shares: Poisson arrivals per 15-minute bucket, the
+              draws, the sources, the scenario ramp
+dossiers.py   the dossier stream (procedures, agencies, working calendar, portal outages)
+payments.py   the payment stream (gateways, methods, pending settlements, refunds, outages)
+incidents.py  the field-report stream (categories, deadlines, rain, the flood surge)
+profiles.py   each province's loads, shares and targets, with their sources
+patterns.py   the shapes of demand over a day, a week and a month
+worktime.py   local time and the working calendars on integer milliseconds
+weather.py    the rain model that drives flooding reports
+runner.py     driving a simulation live (wall clock) or as a backfill, through one publisher
+control.py    scenario commands over MQTT to a running simulator
+cli.py        ``ioc-sim run|backfill|scenario``
+
+Simulators import only the shared types of ``ioc`` and ``ioc.mqtt``: events are published by
+``ioc.mqtt.publisher.FastPublisher``, live and backfill alike, so that its replay window (what
+a crashed broker may lose) is in one place.
 """
 
 from ioc.mqtt.client import PublisherClosed

@@ -40,7 +40,8 @@ from ioc.models import VN_TZ
 from ioc.storage.migrations import migrate
 from ioc.storage.rollups import refresh
 from ioc.tools.panelbench import expand, load_dashboards, panel_queries
-from simulators.engine import PENDING_MAX_MS, Simulation
+from simulators.engine import Simulation
+from simulators.payments import PENDING_MAX_MS
 from simulators.profiles import PROFILES
 from tests.test_panel_queries import run_query
 

@@ -33,7 +33,9 @@ from ioc.models import (
     PaymentSector,
     PaymentStatus,
 )
-from simulators.engine import DEADLINES, DEFAULT_DEADLINE, OUTAGE_ERROR, SCENARIOS, Simulation
+from simulators.engine import SCENARIOS, Simulation
+from simulators.incidents import DEADLINES, DEFAULT_DEADLINE
+from simulators.payments import OUTAGE_ERROR
 from simulators.profiles import PROFILES, ProvinceProfile
 from simulators.worktime import WORKDAY_MS, add_work, to_ms, work_between
 
