@@ -1,1 +1,8 @@
-"""Tooling beside the service: demo, benchmarks, local servers; the service never imports it."""
+"""Tooling beside the service; nothing in the service imports it.
+
+demo.py            ``ioc demo``: broker, database, simulators, ingester, alerter, live summary
+bench.py           ``ioc bench``: the pipeline measured on local components
+panelbench.py      ``ioc bench-panels``: every dashboard panel's query, timed
+local.py           real local PostgreSQL and Mosquitto servers (demo, benchmarks, tests)
+mqbridge_runner.py one mq-bridge route, for ``ioc bench --compare mq-bridge``
+"""

@@ -415,7 +415,7 @@ class LocalMosquitto:
                 "max_queued_messages 1000000",
                 "max_queued_bytes 0",
                 "message_size_limit 1048576",
-                # $SYS/broker/store/messages/count paces `ioc-sim backfill` (fastpublish.py)
+                # $SYS/broker/store/messages/count paces `ioc-sim backfill` (ioc/mqtt/publisher.py)
                 "sys_interval 2",
                 "log_dest stderr",
                 "log_type error",
