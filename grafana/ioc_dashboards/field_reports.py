@@ -10,7 +10,9 @@ from ioc_dashboards.panels import (
     FIELD_REPORT_KPIS,
     GREEN,
     LOCAL_DAY,
+    OPEN_REPORTS,
     ORANGE,
+    OVERDUE_REPORTS,
     PROVINCE,
     PURPLE,
     RED,
@@ -84,11 +86,6 @@ def field_reports() -> dict[str, Any]:
         "trong số phản ánh đến hạn xử lý trong khoảng thời gian (không tính phản ánh bị từ "
         "chối), tỷ lệ được xử lý xong trước hạn; phản ánh còn mở khi đã quá hạn tính là trễ."
     )
-    overdue = sql(
-        "SELECT count(*) FILTER (WHERE overdue) AS overdue,",
-        "       avg(overdue::int)::float8 AS value, count(*) AS n",
-        f"FROM incident_backlog WHERE {WHERE}",
-    )
     panels = [
         stat(
             "Phản ánh tiếp nhận",
@@ -104,7 +101,7 @@ def field_reports() -> dict[str, Any]:
         stat(
             "Đang mở",
             "Phản ánh chưa xử lý xong hoặc chưa từ chối, tại thời điểm hiện tại.",
-            f'SELECT count(*) AS "Đang mở" FROM incident_backlog WHERE {WHERE}',
+            OPEN_REPORTS,
             (6, 0, 6, 6),
             steps=fixed(PURPLE),
         ),
@@ -113,7 +110,7 @@ def field_reports() -> dict[str, Any]:
             "Phản ánh đang mở đã quá hạn xử lý (24 giờ với sự cố nguy hiểm, 2 ngày làm việc với "
             "sự cố điện, nước, cây xanh, chiếu sáng, giao thông, 5 ngày làm việc với loại khác), "
             "tại thời điểm hiện tại; màu theo tỷ lệ quá hạn trên số phản ánh đang mở.",
-            overdue,
+            OVERDUE_REPORTS,
             "incident_overdue_share",
             (12, 0, 6, 6),
             name="Quá hạn",

@@ -7,13 +7,16 @@ from typing import Any
 from ioc_dashboards.panels import (
     BLUE,
     DISTRICTS,
+    DOSSIER_ON_TIME,
     GREEN,
     INDEX,
     INDEX_BANDS,
     INDEX_DESCRIPTION,
     ON_TIME_DESCRIPTION,
+    OPEN_REPORTS,
     ORANGE,
-    PERIOD_KPIS,
+    OVERDUE_REPORTS,
+    PAYMENT_SUCCESS,
     PROVINCE,
     RED,
     WHERE,
@@ -67,22 +70,10 @@ def overview() -> dict[str, Any]:
         f"WHERE $__timeFilter(bucket) AND sector IN ('electricity', 'water', 'telecom') "
         f"AND {WHERE}",
     )
-    on_time = f"SELECT on_time_rate AS value, received + carried_over AS n FROM {PERIOD_KPIS}"
     digitised = sql(
         "SELECT files_digitised AS value, dossiers AS n",
         f"FROM service_index_rates({PROVINCE}, $__timeFrom(), $__timeTo())",
         "WHERE agency_level IS NULL",
-    )
-    success = sql(
-        "SELECT sum(succeeded)::float8 / nullif(sum(succeeded + failed), 0) AS value,",
-        "       sum(succeeded + failed) AS n",
-        "FROM payment_gateways_1h",
-        f"WHERE $__timeFilter(bucket) AND {WHERE}",
-    )
-    overdue_reports = sql(
-        "SELECT count(*) FILTER (WHERE overdue) AS overdue,",
-        "       avg(overdue::int)::float8 AS value, count(*) AS n",
-        f"FROM incident_backlog WHERE {WHERE}",
     )
     panels = [
         stat(
@@ -155,7 +146,7 @@ def overview() -> dict[str, Any]:
         banded(
             "Hồ sơ giải quyết đúng hạn",
             ON_TIME_DESCRIPTION,
-            on_time,
+            DOSSIER_ON_TIME,
             "dossier_on_time_rate",
             (12, 7, 6, 6),
             name="Đúng hạn",
@@ -179,7 +170,7 @@ def overview() -> dict[str, Any]:
         stat(
             "Phản ánh hiện trường đang mở",
             "Phản ánh đã tiếp nhận, chưa xử lý xong hoặc chưa từ chối, tại thời điểm hiện tại.",
-            f'SELECT count(*) AS "Đang mở" FROM incident_backlog WHERE {WHERE}',
+            OPEN_REPORTS,
             (0, 13, 6, 6),
             steps=fixed(BLUE),
         ),
@@ -188,7 +179,7 @@ def overview() -> dict[str, Any]:
             "Số phản ánh đang mở đã quá hạn xử lý, tại thời điểm hiện tại; màu theo tỷ lệ quá "
             "hạn trên số phản ánh đang mở so với tỷ lệ trễ hạn cho phép (100% - mục tiêu xử lý "
             "đúng hạn).",
-            overdue_reports,
+            OVERDUE_REPORTS,
             "incident_overdue_share",
             (6, 13, 6, 6),
             name="Quá hạn",
@@ -201,7 +192,7 @@ def overview() -> dict[str, Any]:
             "Giao dịch thành công / (thành công + thất bại) trong khoảng thời gian, mọi lĩnh "
             "vực và cổng thanh toán; mỗi giao dịch tính một lần theo kết quả cuối cùng (giao "
             "dịch chờ xử lý tính khi có kết quả, hoàn tiền không tính).",
-            success,
+            PAYMENT_SUCCESS,
             "payment_success_rate",
             (12, 13, 6, 6),
             name="Thành công",

@@ -526,6 +526,27 @@ FIELD_REPORT_KPIS = (
     f"field_report_kpis({PROVINCE}, ARRAY[{DISTRICTS}], $__timeFrom(), $__timeTo())"
 )
 
+PAYMENT_SUCCESS = sql(
+    "SELECT sum(succeeded)::float8 / nullif(sum(succeeded + failed), 0) AS value,",
+    "       sum(succeeded + failed) AS n",
+    "FROM payment_gateways_1h",
+    f"WHERE $__timeFilter(bucket) AND {WHERE}",
+)
+"""Payment success rate (success over success + failed) and the attempts it is taken over."""
+
+DOSSIER_ON_TIME = f"SELECT on_time_rate AS value, received + carried_over AS n FROM {PERIOD_KPIS}"
+"""The period's on-time rate (the portal's formula) and the dossiers it is taken over."""
+
+OVERDUE_REPORTS = sql(
+    "SELECT count(*) FILTER (WHERE overdue) AS overdue,",
+    "       avg(overdue::int)::float8 AS value, count(*) AS n",
+    f"FROM incident_backlog WHERE {WHERE}",
+)
+"""Open field reports past their deadline, and their share of the open ones."""
+
+OPEN_REPORTS = f'SELECT count(*) AS "Đang mở" FROM incident_backlog WHERE {WHERE}'
+"""Field reports open now (not resolved, not rejected)."""
+
 
 SEVERITY_COLORS = {"critical": RED, "warning": ORANGE, "info": BLUE}
 

@@ -9,6 +9,7 @@ from ioc_dashboards.panels import (
     GREEN,
     LOCAL_DAY,
     ORANGE,
+    PAYMENT_SUCCESS,
     PURPLE,
     RED,
     WHERE,
@@ -34,12 +35,6 @@ from ioc_dashboards.panels import (
 
 
 def payments() -> dict[str, Any]:
-    success = sql(
-        "SELECT sum(succeeded)::float8 / nullif(sum(succeeded + failed), 0) AS value,",
-        "       sum(succeeded + failed) AS n",
-        "FROM payment_gateways_1h",
-        f"WHERE $__timeFilter(bucket) AND {WHERE}",
-    )
     panels = [
         stat(
             "Số giao dịch",
@@ -82,7 +77,7 @@ def payments() -> dict[str, Any]:
         banded(
             "Tỷ lệ giao dịch thành công",
             "Giao dịch thành công / (thành công + thất bại) trong khoảng thời gian.",
-            success,
+            PAYMENT_SUCCESS,
             "payment_success_rate",
             (18, 0, 6, 6),
             name="Thành công",

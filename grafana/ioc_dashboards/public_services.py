@@ -7,6 +7,7 @@ from typing import Any
 from ioc_dashboards.panels import (
     AGENCY_KPIS,
     BLUE,
+    DOSSIER_ON_TIME,
     GREEN,
     LOCAL_DAY,
     ON_TIME_DESCRIPTION,
@@ -46,7 +47,6 @@ def public_services() -> dict[str, Any]:
         ("Giải quyết trễ hạn", "resolved_late", RED),
         ("Từ chối / trả lại", "rejected", "text"),
     ]
-    on_time = f"SELECT on_time_rate AS value, received + carried_over AS n FROM {PERIOD_KPIS}"
     overdue = sql(
         "SELECT overdue, overdue::float8 / nullif(in_progress + about_to_be_late + overdue, 0)",
         "       AS value, in_progress + about_to_be_late + overdue AS n",
@@ -62,7 +62,7 @@ def public_services() -> dict[str, Any]:
         banded(
             "Tỷ lệ giải quyết đúng hạn",
             ON_TIME_DESCRIPTION,
-            on_time,
+            DOSSIER_ON_TIME,
             "dossier_on_time_rate",
             (0, 0, 6, 7),
             name="Đúng hạn",
