@@ -1,16 +1,23 @@
 """Threshold alerts on the stored KPIs, and notifications to subscribers.
 
 rules.py        the YAML rule model (strict) and its loader
+yamlfile.py     strict YAML reading (a key given twice is an error) for rules and subscribers
 kpis.py         the registry of named, parameterised KPI queries a rule may use
-evaluate.py     pure evaluation: (rule, state, value, now) -> (new state, reason)
+evaluate.py     pure evaluation: (rule, state, value, now) -> (new state, EvaluationReason)
 schedule.py     office hours (Asia/Ho_Chi_Minh) for rules judged only then
 templates.py    annotation templates ({value}, {threshold}, {province_name}, ...)
+alert.py        ``Alert``: one alert as the notifiers see it
+labels.py       labels, their fingerprint, matchers (``gateway=vnpay``, ``rule=~"payment-.*"``)
 store.py        the alert store (PostgreSQL): alert states, transitions, silences, notification log
 subscribers.py  the YAML subscriber model: matchers, grouping, channels
 notify/         the notification pipeline and the webhook, e-mail and MQTT notifiers
 engine.py       the alerter: evaluation passes and dispatch
-service.py      wiring from the settings, signals
-cli.py          `ioc alert ...` and `ioc alerts ...`
+service.py      wiring from the settings, signals (``ioc.runtime.stop_on_signals``)
+metrics.py      the alerter's Prometheus metrics
+errors.py       the alerting errors
+
+The commands are ``ioc.cli.alerting``; the clock is ``ioc.runtime``'s (one reader of the wall
+clock, a test passes its own).
 """
 
 from ioc.alerting.alert import Alert
