@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from ioc.completeness import BackfillHold
 from ioc.db import migrate
 from ioc.ingester import Ingester
 from ioc.local import LocalMosquitto, LocalPostgres, free_port
@@ -185,9 +186,6 @@ async def _demo(
             )
         )
         summary = Summary(ingester)
-        alert_stop = asyncio.Event()
-        alert_task = asyncio.create_task(_run_alerter(settings, alert_stop))
-        watch_task = asyncio.create_task(_watch_alerts(dsn, summary))
         # A first run's session has no subscription until SUBACK: nothing may be published
         # before it, or it would not be queued for the ingester.
         while not ingester.source.subscribed:
@@ -200,6 +198,12 @@ async def _demo(
         start = now - timedelta(hours=backfill_hours)
         if last is not None and last > start:
             start = min(last, now)  # a second run continues where the first stopped
+        # the alerter judges nothing past `start` until the history is in (ioc/completeness.py)
+        hold = BackfillHold(dsn, source=f"ioc-demo-{os.getpid()}", start=start)
+        await hold.begin()
+        alert_stop = asyncio.Event()
+        alert_task = asyncio.create_task(_run_alerter(settings, alert_stop))
+        watch_task = asyncio.create_task(_watch_alerts(dsn, summary))
         simulation = Simulation(
             list(PROFILES.values()),
             seed=seed if seed is not None else int(time.time()),
@@ -228,6 +232,8 @@ async def _demo(
                 await backfill(
                     simulation, pub, end=now, stop=live.stop, progress=progress, clock=clock
                 )
+                if not live.stop.is_set():
+                    await hold.release()  # over once the ingester has stored it all
                 summary.published = pub.published
                 summary.phase = f"live at {speed:g}x (ioc-sim scenario NAME provokes alerts)"
                 control = asyncio.create_task(
@@ -265,6 +271,7 @@ async def _demo(
         except Exception as exc:  # reported below, after a clean shutdown
             sim_error = exc
         alert_stop.set()
+        await hold.close()
         watch_task.cancel()
         await asyncio.gather(watch_task, return_exceptions=True)
         try:

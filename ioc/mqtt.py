@@ -53,6 +53,7 @@ class Received:
 
 
 class MessageSource(Protocol):
+    client_id: str
     connected: bool
     subscribed: bool
     """True once the broker has granted the subscription (SUBACK) on the current connection.
@@ -102,6 +103,7 @@ class PahoSource:
         session_expiry: int = 7 * 24 * 3600,
     ) -> None:
         self.url = url
+        self.client_id = client_id
         self.topic_filter = (
             f"$share/{shared_group}/{topic_filter}" if shared_group else topic_filter
         )

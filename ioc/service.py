@@ -8,6 +8,7 @@ import logging
 import signal
 
 from ioc import metrics
+from ioc.completeness import IngesterProgress
 from ioc.fastmqtt import FastSource
 from ioc.ingester import Ingester, IngestStats
 from ioc.metrics import HealthServer
@@ -54,6 +55,8 @@ async def run_ingester(
     stop: asyncio.Event | None = None,
     handle_signals: bool = True,
     rollup_refresh_seconds: float = 10.0,
+    progress_interval: float = 1.0,
+    progress_settle: float = 2.0,
 ) -> IngestStats:
     """Run until ``stop`` is set or SIGINT/SIGTERM; commit the batch in hand, then close."""
     loop = asyncio.get_running_loop()
@@ -74,6 +77,18 @@ async def run_ingester(
         # the dashboards' rollups: own task and connection (ioc/rollups.py)
         await stack.enter_async_context(
             RollupRefresher.for_store(ingester.store, interval=rollup_refresh_seconds)
+        )
+        # how far the stored data is complete, for the alerter (ioc/completeness.py);
+        # entered before the source, so its last record follows the last commit
+        await stack.enter_async_context(
+            IngesterProgress(
+                ingester,
+                ingester.store.dsn,
+                client_id=ingester.source.client_id,
+                interval=progress_interval,
+                settle=progress_settle,
+                clock=ingester.clock,
+            )
         )
         await stack.enter_async_context(ingester.source)
         # read at scrape time, so they are true even while a batch is being retried

@@ -144,6 +144,13 @@ class Settings(BaseSettings):
         description="Subscriber file (alerts/subscribers.example.yml format); unset: no notices.",
     )
     alert_interval_seconds: float = Field(default=15.0, ge=1.0, le=3600.0)
+    alert_data_allowance_seconds: float = Field(
+        default=10.0,
+        ge=0.0,
+        le=3600.0,
+        description="A pass judges nothing while the stored data is complete only up to "
+        "longer ago than this (a backfill in progress, an ingester catching up or stopped).",
+    )
     alert_dashboard_url: str = Field(
         default="http://localhost:3000/d/ioc-overview",
         description="The dashboard a notification links to (with ?var-province=...).",

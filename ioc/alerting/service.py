@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -155,6 +156,7 @@ async def run_alerter(
                 notifiers=notifiers,
                 clock=clock,
                 dashboard_url=settings.alert_dashboard_url,
+                data_allowance=timedelta(seconds=settings.alert_data_allowance_seconds),
             )
         )
         if once:
