@@ -22,7 +22,9 @@ from rich.live import Live
 from rich.table import Table
 
 from ioc.completeness import BackfillHold
+from ioc.connect import redact_url
 from ioc.db import migrate
+from ioc.errors import BrokerUnreachable
 from ioc.ingester import Ingester
 from ioc.local import LocalMosquitto, LocalPostgres, free_port
 from ioc.models import EVENT_TYPES, VN_TZ, Feed
@@ -74,6 +76,32 @@ async def _watch_alerts(dsn: str, summary: Summary, every: float = 5.0) -> None:
                 await conn.close()
         except (OSError, asyncpg.PostgresError):
             await asyncio.sleep(every)
+
+
+async def _wait_for_broker(
+    ingester: Ingester,
+    ingest_task: asyncio.Task[object],
+    stop: asyncio.Event,
+    console: Console,
+    settings: Settings,
+) -> bool:
+    """Wait until the ingester is subscribed (True) or the demo is stopped first (False),
+    saying what it waits for while the broker does not answer (the source retries)."""
+    shown: str | None = None
+    waited = time.monotonic()
+    while not ingester.source.subscribed:
+        if ingest_task.done():
+            await ingest_task  # raises what stopped it
+        if stop.is_set():
+            return False
+        state = ingester.source.state
+        if state and state != shown and time.monotonic() - waited > 1.0:
+            url = redact_url(settings.mqtt_url.get_secret_value())
+            console.print(f"waiting for the MQTT broker at {url}: {state} (Ctrl-C stops)")
+            shown = state
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.05)
+    return True
 
 
 async def _drain(ingester: Ingester, published: int, timeout: float = 15.0) -> None:
@@ -156,15 +184,21 @@ async def _demo(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if duration is not None:  # counted from the start, whatever the demo is waiting for
+        loop.call_later(duration, stop.set)
 
     with contextlib.ExitStack() as services:
         if "IOC_MQTT_URL" not in os.environ:
             console.print("starting Mosquitto …")
             broker = services.enter_context(LocalMosquitto(state / "mosquitto", port=free_port()))
+            for note in broker.notes:
+                console.print(note)
             settings = settings.model_copy(update={"mqtt_url": SecretStr(broker.url)})
         if settings.database_url is None:
             console.print(f"starting PostgreSQL (data in {state / 'postgres'}) …")
             pg = services.enter_context(LocalPostgres(state / "postgres", durable=True))
+            for note in pg.notes:
+                console.print(note)
             settings = settings.model_copy(update={"database_url": SecretStr(pg.dsn)})
         dsn = settings.dsn()
         migrated = await migrate(dsn, timescaledb=settings.timescaledb)
@@ -188,10 +222,19 @@ async def _demo(
         summary = Summary(ingester)
         # A first run's session has no subscription until SUBACK: nothing may be published
         # before it, or it would not be queued for the ingester.
-        while not ingester.source.subscribed:
-            if ingest_task.done():
-                await ingest_task  # raises what stopped it
-            await asyncio.sleep(0.05)
+        if not await _wait_for_broker(ingester, ingest_task, stop, console, settings):
+            ingest_stop.set()
+            await asyncio.wait_for(ingest_task, 30)
+            if ingester.source.state is None:  # stopped before it even tried
+                console.print("stopped before the broker was reached; nothing was started")
+                return
+            raise BrokerUnreachable(
+                "the MQTT broker",
+                redact_url(settings.mqtt_url.get_secret_value()),
+                (ingester.source.state or "no answer").removesuffix("; retrying")
+                + "; stopped before it answered",
+                "start it or correct IOC_MQTT_URL; unset, `ioc demo` starts a Mosquitto itself",
+            )
         clock = SystemClock()
         now = clock.now()
         last = await _last_event_time(dsn)

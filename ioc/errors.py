@@ -8,7 +8,8 @@ boundary sees an asyncpg or OS error:
     IocError                     base: one line, what is wrong and what to do
     ├── CannotConnect            a server could not be reached, or refused us (ioc/connect.py:
     │   │                        the URL with its password hidden, the cause, what to do)
-    │   └── DatabaseUnreachable  PostgreSQL
+    │   ├── DatabaseUnreachable  PostgreSQL
+    │   └── BrokerUnreachable    the MQTT broker (``ioc demo`` stopped before it answered)
     └── TimescaleDBRefused       IOC_TIMESCALEDB cannot be honoured on this server or database
                                  (ioc/db.py)
 
@@ -42,3 +43,7 @@ class DatabaseUnreachable(CannotConnect):
 
 class TimescaleDBRefused(IocError):
     """``IOC_TIMESCALEDB`` asks for what this server or this database cannot do."""
+
+
+class BrokerUnreachable(CannotConnect):
+    """The MQTT broker did not answer before the command was stopped."""

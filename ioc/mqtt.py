@@ -54,6 +54,8 @@ class Received:
 
 class MessageSource(Protocol):
     client_id: str
+    state: str | None
+    """The connection's state as last logged ("connected", or why not); None at first."""
     connected: bool
     subscribed: bool
     """True once the broker has granted the subscription (SUBACK) on the current connection.
@@ -266,6 +268,10 @@ class PahoSource:
             with self._pending_lock:
                 self._pending -= count
             self._slots.release(count)
+
+    @property
+    def state(self) -> str | None:
+        return self._last_state
 
     def pending(self) -> int:
         return self._pending

@@ -1,0 +1,182 @@
+"""`ioc demo` always stops: --duration, SIGINT and SIGTERM end it in every state, what it
+started is stopped, and the servers a killed run left behind are recognised and stopped.
+
+Real processes: the `ioc` command with its own state directory (its embedded PostgreSQL and
+Mosquitto), signals sent to it, and the processes left on that directory counted with psutil.
+The time limits are generous bounds on a hang, not measurements (the figures are printed).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from ioc.local import free_port
+
+STOP_LIMIT = 45.0
+"""Seconds a stopped demo may take to end (it takes a few; this only catches a hang)."""
+
+
+def demo_env(state: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
+    env.update(
+        IOC_STATE_DIR=str(state),
+        IOC_INGEST_METRICS_PORT="0",
+        IOC_ALERT_METRICS_PORT="0",
+        IOC_LOG_LEVEL="WARNING",
+        COLUMNS="100",
+        **extra,
+    )
+    return env
+
+
+def start_demo(state: Path, *args: str, **env: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "ioc.cli", "demo", "--backfill-hours", "0.2", *args],
+        env=demo_env(state, **env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def servers_on(state: Path) -> list[psutil.Process]:
+    """The processes (postgres, mosquitto) whose command line names ``state``."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "status"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if str(state) in cmdline and process.info["status"] != psutil.STATUS_ZOMBIE:
+            found.append(process)
+    return found
+
+
+def wait_for_output(process: subprocess.Popen[str], path: Path, text: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the demo ended early"
+        if text in _read(path):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} not shown within {timeout}s")
+
+
+def running(process: subprocess.Popen[str], path: Path) -> None:
+    """Past its start: servers up, schema migrated, backfilling or live (the live view goes
+    to a terminal only, so the line printed before it is the sign, then a few seconds)."""
+    wait_for_output(process, path, "database 127.0.0.1", timeout=120)
+    time.sleep(6)
+    assert process.poll() is None
+
+
+def _read(path: Path) -> str:
+    return path.read_text(errors="replace") if path.exists() else ""
+
+
+def ended(process: subprocess.Popen[str], started: float) -> tuple[int, str, str, float]:
+    stdout, stderr = process.communicate(timeout=STOP_LIMIT)
+    took = time.monotonic() - started
+    print(f"ended in {took:.1f} s")
+    return process.returncode, stdout, stderr, took
+
+
+@pytest.fixture
+def state(tmp_path: Path):
+    directory = tmp_path / "state"
+    yield directory
+    for process in servers_on(directory):  # never leave one behind, whatever failed
+        process.kill()
+
+
+def test_duration_ends_it_while_the_broker_is_unreachable(state):
+    closed = free_port()
+    demo = start_demo(state, "--duration", "15", IOC_MQTT_URL=f"mqtt://127.0.0.1:{closed}")
+    started = time.monotonic()
+    code, stdout, stderr, _ = ended(demo, started)
+    assert code == 1, (stdout, stderr)
+    assert "waiting for the MQTT broker" in stdout
+    lines = stderr.strip().splitlines()
+    assert lines[-1].startswith(
+        f"Error: cannot connect to the MQTT broker at mqtt://127.0.0.1:{closed}"
+    )
+    assert "Traceback" not in stderr
+    assert servers_on(state) == []  # its PostgreSQL was stopped
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_ends_it_while_the_broker_is_unreachable(state, tmp_path, sig):
+    out = tmp_path / "out"
+    env = demo_env(state, IOC_MQTT_URL=f"mqtt://127.0.0.1:{free_port()}")
+    with open(out, "w") as stdout:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "ioc.cli", "demo"],
+            env=env,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        wait_for_output(demo, out, "waiting for the MQTT broker", timeout=60)
+        started = time.monotonic()
+        demo.send_signal(sig)
+        code, _, stderr, _ = ended(demo, started)
+    assert code == 1 and "cannot connect to the MQTT broker" in stderr, stderr
+    assert "Traceback" not in stderr
+    assert servers_on(state) == []
+
+
+def test_sigterm_ends_it_while_live_and_stops_its_servers(state, tmp_path):
+    out = tmp_path / "out"
+    with open(out, "w") as stdout:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "ioc.cli", "demo", "--backfill-hours", "0.2"],
+            env=demo_env(state),
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        running(demo, out)
+        assert len(servers_on(state)) >= 2  # postgres (and its workers), mosquitto
+        started = time.monotonic()
+        demo.send_signal(signal.SIGTERM)
+        code, _, stderr, _ = ended(demo, started)
+    assert code == 0, stderr
+    assert "stopped cleanly" in _read(out)
+    assert servers_on(state) == []
+
+
+def test_a_killed_runs_servers_are_recognised_and_stopped_by_the_next_run(state, tmp_path):
+    out = tmp_path / "out"
+    with open(out, "w") as stdout:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "ioc.cli", "demo", "--backfill-hours", "0.2"],
+            env=demo_env(state),
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        running(demo, out)
+        demo.kill()  # kill -9: nothing of the demo runs to stop its servers
+        demo.communicate(timeout=10)
+    left = {p.pid for p in servers_on(state)}
+    assert left, "kill -9 should have left the servers running"
+
+    again = start_demo(state, "--duration", "5")
+    code, stdout, stderr, _ = ended(again, time.monotonic())
+    assert code == 0, (stdout, stderr)
+    text = " ".join(stdout.split())  # rich wraps long lines
+    assert "stopped the Mosquitto an earlier run left running (pid" in text
+    assert "stopped the PostgreSQL an earlier run left running (pid" in text
+    assert servers_on(state) == []
+    assert not any(
+        psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie" for pid in left
+    )
