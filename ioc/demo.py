@@ -22,7 +22,7 @@ from rich.live import Live
 from rich.table import Table
 
 from ioc.completeness import BackfillHold
-from ioc.connect import redact_url
+from ioc.connect import path_unusable, redact_url
 from ioc.db import migrate
 from ioc.errors import BrokerUnreachable
 from ioc.ingester import Ingester
@@ -179,7 +179,10 @@ async def _demo(
 
     console = Console()
     state = settings.state_dir
-    state.mkdir(parents=True, exist_ok=True)
+    try:
+        state.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise path_unusable(exc, "IOC_STATE_DIR", state, "directory") from exc
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -70,6 +70,7 @@ async def run_ingester(
                     metrics_host,
                     metrics_port,
                     ready=lambda: bool(ingester.source.subscribed and ingester.database_ok),
+                    setting="IOC_INGEST_METRICS_PORT",
                 )
             )
         ingester.database_ok = await ingester.store.ping() or None

@@ -65,6 +65,8 @@ def _with_store(dsn: str, work: Callable[[AlertStore], Awaitable[T]]) -> T:
 
 
 def _config_error(exc: ConfigError) -> click.ClickException:
+    if len(exc.problems) == 1:  # one problem, one line
+        return click.ClickException(" ".join(str(exc.problems[0]).split()))
     return click.ClickException(
         f"{len(exc.problems)} problem(s):\n" + "\n".join(f"  {p}" for p in exc.problems)
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import signal
@@ -37,6 +38,7 @@ from ioc.alerting.subscribers import (
     WebhookChannel,
     load_subscribers,
 )
+from ioc.connect import path_unusable
 from ioc.metrics import HealthServer
 from ioc.settings import Settings
 
@@ -57,6 +59,13 @@ def load_configuration(
     rules: Sequence[Path] = (),
     subscribers: Path | None = None,
 ) -> tuple[list[Rule], list[Subscriber]]:
+    named = [("IOC_ALERT_RULES", settings.alert_rules)]
+    if subscribers is None:
+        named.append(("IOC_ALERT_SUBSCRIBERS", settings.alert_subscribers))
+    for setting, named_path in named:
+        if named_path is not None and not named_path.exists():
+            missing = FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
+            raise path_unusable(missing, setting, named_path, "file")
     loaded_rules = load_rules(rule_paths(settings, rules))
     path = subscribers or settings.alert_subscribers
     loaded_subscribers = load_subscribers(path) if path else []
@@ -172,6 +181,7 @@ async def run_alerter(
                     settings.alert_metrics_host,
                     settings.alert_metrics_port,
                     ready=lambda: alerter.database_ok,
+                    setting="IOC_ALERT_METRICS_PORT",
                 )
             )
         if handle_signals:
