@@ -21,11 +21,21 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from ioc.alerting.subscribers import Subscriber
 from ioc.completeness import BackfillHold
 from ioc.connect import path_unusable, redact_url
 from ioc.db import migrate
-from ioc.errors import BrokerUnreachable
+from ioc.errors import BrokerUnreachable, IocError
 from ioc.ingester import Ingester
+from ioc.joining import (
+    ENV_FILE,
+    export_lines,
+    preferred_port,
+    remember_ports,
+    remove_env_file,
+    running_demo,
+    write_env_file,
+)
 from ioc.local import LocalMosquitto, LocalPostgres, free_port
 from ioc.models import EVENT_TYPES, VN_TZ, Feed
 from ioc.service import build_ingester, run_ingester
@@ -48,6 +58,8 @@ async def _run_alerter(settings: Settings, stop: asyncio.Event) -> None:
     from ioc.alerting.service import load_configuration, run_alerter
 
     rules, subscribers = load_configuration(settings)
+    if not subscribers:  # without a subscriber file, transitions still reach ioc/alerts/v1/#
+        subscribers = [DEMO_SUBSCRIBER]
     await run_alerter(
         settings.model_copy(update={"alert_metrics_port": 0}),
         rules,
@@ -55,6 +67,12 @@ async def _run_alerter(settings: Settings, stop: asyncio.Event) -> None:
         stop=stop,
         handle_signals=False,
     )
+
+
+DEMO_SUBSCRIBER = Subscriber.model_validate(
+    {"name": "demo-alert-topic", "group_wait": "0s", "channels": [{"type": "mqtt"}]}
+)
+"""The demo's subscriber when IOC_ALERT_SUBSCRIBERS is unset: every alert, on the MQTT topic."""
 
 
 async def _watch_alerts(dsn: str, summary: Summary, every: float = 5.0) -> None:
@@ -183,6 +201,12 @@ async def _demo(
         state.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise path_unusable(exc, "IOC_STATE_DIR", state, "directory") from exc
+    other = running_demo(state)
+    if other is not None and other != os.getpid():
+        raise IocError(
+            f"another ioc demo (pid {other}) runs on IOC_STATE_DIR={state}: join it (its "
+            f"variables are in {state / ENV_FILE}) or give this one another IOC_STATE_DIR"
+        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -193,13 +217,20 @@ async def _demo(
     with contextlib.ExitStack() as services:
         if "IOC_MQTT_URL" not in os.environ:
             console.print("starting Mosquitto …")
-            broker = services.enter_context(LocalMosquitto(state / "mosquitto", port=free_port()))
+            port = preferred_port(state, "mqtt") or free_port()  # the same as last time if free
+            broker = services.enter_context(LocalMosquitto(state / "mosquitto", port=port))
+            remember_ports(state, mqtt=broker.port)
             for note in broker.notes:
                 console.print(note)
             settings = settings.model_copy(update={"mqtt_url": SecretStr(broker.url)})
         if settings.database_url is None:
             console.print(f"starting PostgreSQL (data in {state / 'postgres'}) …")
-            pg = services.enter_context(LocalPostgres(state / "postgres", durable=True))
+            pg = services.enter_context(
+                LocalPostgres(
+                    state / "postgres", durable=True, port=preferred_port(state, "postgres")
+                )
+            )
+            remember_ports(state, postgres=pg.port)
             for note in pg.notes:
                 console.print(note)
             settings = settings.model_copy(update={"database_url": SecretStr(pg.dsn)})
@@ -208,7 +239,13 @@ async def _demo(
         for note in migrated.notes:
             console.print(note)
         console.print(f"schema: {migrated}")
-        console.print(f"broker {settings.mqtt!r}, database {dsn.split('@')[-1]}")
+        # what another terminal needs (ioc/joining.py reads the file when these are unset)
+        joining = {"IOC_MQTT_URL": settings.mqtt_url.get_secret_value(), "IOC_DATABASE_URL": dsn}
+        env_file = write_env_file(state, joining, pid=os.getpid(), started=datetime.now(VN_TZ))
+        services.callback(remove_env_file, state, os.getpid())
+        console.print(f"to join this demo from another terminal (also in {env_file}):")
+        for line in export_lines(joining):
+            console.print(line, soft_wrap=True, markup=False, highlight=False)
 
         ingester = build_ingester(settings, client_id="ioc-demo-ingester")
         ingest_stop = asyncio.Event()  # set last: the ingester drains what was published

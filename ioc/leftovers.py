@@ -25,7 +25,7 @@ class Leftover:
     port: int | None
 
 
-def _alive(pid: int, name: str) -> bool:
+def alive(pid: int, name: str) -> bool:
     """True when ``pid`` runs and its command line names ``name`` (not a reused pid)."""
     try:
         os.kill(pid, 0)
@@ -51,7 +51,7 @@ def postgres_leftover(data_dir: Path) -> Leftover | None:
         port: int | None = int(lines[3])
     except (ValueError, IndexError):
         port = None
-    return Leftover(pid, port) if _alive(pid, "postgres") else None
+    return Leftover(pid, port) if alive(pid, "postgres") else None
 
 
 def write_pid_file(path: Path, pid: int, port: int) -> None:
@@ -65,7 +65,7 @@ def pid_file_leftover(path: Path, name: str) -> Leftover | None:
         pid, port = int(pid_text), int(port_text)
     except (OSError, ValueError):
         return None
-    return Leftover(pid, port) if _alive(pid, name) else None
+    return Leftover(pid, port) if alive(pid, name) else None
 
 
 def terminate(pid: int, name: str, timeout: float = 15.0) -> bool:
@@ -76,7 +76,7 @@ def terminate(pid: int, name: str, timeout: float = 15.0) -> bool:
         return True
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _alive(pid, name):
+        if not alive(pid, name):
             return True
         time.sleep(0.1)
     try:
@@ -84,7 +84,7 @@ def terminate(pid: int, name: str, timeout: float = 15.0) -> bool:
     except ProcessLookupError:
         return True
     time.sleep(0.5)
-    return not _alive(pid, name)
+    return not alive(pid, name)
 
 
 def describe(what: str, leftover: Leftover, where: Path) -> str:

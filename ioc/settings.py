@@ -6,13 +6,14 @@ documentation. The defaults are development defaults: a broker and a database on
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 if TYPE_CHECKING:
     from ioc.boundary import TimeLimits
@@ -213,6 +214,22 @@ class Settings(BaseSettings):
             if scheme not in ("smtp", "smtps"):
                 raise ValueError(f"SMTP URL scheme must be smtp or smtps, not {scheme!r}")
         return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Below the environment and .env: a running ``ioc demo``'s URLs (ioc/joining.py)."""
+        from ioc.joining import DemoEnvSource
+
+        state_dir = os.environ.get("IOC_STATE_DIR")
+        joined = DemoEnvSource(settings_cls, Path(state_dir) if state_dir else default_state_dir())
+        return init_settings, env_settings, dotenv_settings, joined, file_secret_settings
 
     @property
     def mqtt(self) -> MqttUrl:

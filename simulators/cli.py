@@ -369,7 +369,8 @@ def bench(provinces: tuple[str, ...], seed: int, scale: float, days: float) -> N
 @click.argument("name", type=click.Choice(SCENARIOS))
 @click.option("--province", type=click.Choice(sorted(PROFILES)),
               help="Only this province (default: every province the simulator runs).")
-@click.option("--target", help="Gateway slug, agency code, district code or feed name (see below).")
+@click.option("--target", help="Gateway slug, agency code, district code or feed name "
+              "(see each scenario above).")
 @click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=15.0,
               show_default=True, help="How long, in simulated minutes.")
 @broker_options
