@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from ioc.errors import IocError
 from ioc.logs import setup_logging
 from ioc.settings import Settings
+from ioc.timefmt import use_utc
 
 log = logging.getLogger(__name__)
 
@@ -79,13 +80,17 @@ class _Commands(click.Group):
             raise click.ClickException(line) from None
 
 
-@click.group(cls=_Commands)
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--log-level", default=None, help="DEBUG, INFO, WARNING (default: $IOC_LOG_LEVEL).")
+@click.option(
+    "--utc", is_flag=True, help="Print times in UTC (default: Vietnam time, +07; always named)."
+)
 @click.pass_context
-def main(ctx: click.Context, log_level: str | None) -> None:
+def main(ctx: click.Context, log_level: str | None, utc: bool) -> None:
     """Provincial IOC monitoring service."""
     ctx.ensure_object(dict)
     ctx.obj["log_level"] = log_level
+    use_utc(utc)
 
 
 @main.group()
@@ -142,7 +147,7 @@ def ingest(ctx: click.Context, workers: int) -> None:
         )
     )
     click.echo(
-        f"stopped: {stats.received} received, {stats.stored} stored, "
+        f"stopped; this run: {stats.received} received, {stats.stored} stored, "
         f"{stats.duplicates} duplicates, {stats.dead_lettered} dead letters",
         err=True,
     )
@@ -175,7 +180,7 @@ def dead_letters(limit: int, reason: str | None) -> None:
             await conn.close()
         click.echo("by reason: " + (", ".join(f"{r['reason']}={r['n']}" for r in counts) or "none"))
         for row in rows:
-            click.echo(f"{row['received_at']:%Y-%m-%d %H:%M:%S} {row['reason']:<14} {row['topic']}")
+            click.echo(f"{show(row['received_at'])} {row['reason']:<14} {row['topic']}")
             click.echo(f"    {row['detail']}")
 
     asyncio.run(show())
@@ -273,7 +278,7 @@ def bench(
     compare: str | None,
     backend: str,
 ) -> None:
-    """Measure the pipeline on local components: rows/s, latency p50/p99, peak RSS, lost."""
+    """Measure the pipeline on local components: rows/s, latency p50/p95/p99, peak RSS, lost."""
     settings = load_settings()
     setup_logging(ctx.obj["log_level"] or settings.log_level)
     from ioc.bench import run_bench, run_compare

@@ -40,6 +40,7 @@ from ioc.local import LocalMosquitto, LocalPostgres, free_port
 from ioc.models import EVENT_TYPES, VN_TZ, Feed
 from ioc.service import build_ingester, run_ingester
 from ioc.settings import Settings
+from ioc.timefmt import show
 
 
 async def _last_event_time(dsn: str) -> datetime | None:
@@ -157,7 +158,7 @@ class Summary:
         span = max(now - then, 1e-6)
         table = Table(title=f"IOC demo — {self.phase}", caption="Ctrl-C stops everything cleanly")
         table.add_column("feed")
-        table.add_column("events received", justify="right")
+        table.add_column("received this run", justify="right")
         table.add_column("events/s (5 s)", justify="right")
         for feed in Feed:
             count = stats.by_feed.get(feed.value, 0)
@@ -165,17 +166,15 @@ class Summary:
             table.add_row(feed.value, f"{count:,}", f"{rate:,.1f}")
         lag = (time.time() - stats.last_commit_at) if stats.last_commit_at else None
         table.add_section()
-        table.add_row("published by the simulators", f"{self.published:,}", "")
-        table.add_row("rows stored", f"{stats.stored:,}", "")
-        table.add_row("duplicates ignored", f"{stats.duplicates:,}", "")
-        table.add_row("dead letters", f"{stats.dead_lettered:,}", "")
+        table.add_row("published this run", f"{self.published:,}", "")
+        table.add_row("stored this run", f"{stats.stored:,}", "")
+        table.add_row("duplicates this run", f"{stats.duplicates:,}", "")
+        table.add_row("dead letters this run", f"{stats.dead_lettered:,}", "")
         table.add_row("awaiting acknowledgement", f"{self.ingester.source.pending():,}", "")
         table.add_row("since the last commit", f"{lag:.1f} s" if lag is not None else "-", "")
         table.add_row("alerts firing", f"{len(self.firing)}", "; ".join(self.firing[:3]))
         if self.sim_time:
-            table.add_row(
-                "simulated time", f"{self.sim_time.astimezone(VN_TZ):%Y-%m-%d %H:%M:%S}", ""
-            )
+            table.add_row("simulated time", show(self.sim_time), "")
         return table
 
 

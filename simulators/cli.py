@@ -299,9 +299,11 @@ def backfill_command(
         with Progress(*columns, console=console) as progress:
             task = progress.add_task("backfill", total=days * 86_400, at="", events=0, note="")
 
+            from ioc.timefmt import show
+
             def advance(at: datetime, generated: int) -> None:
                 progress.update(task, completed=(at - start).total_seconds(), events=generated,
-                                at=at.strftime("%Y-%m-%d %H:%M"))
+                                at=show(at, seconds=False))
 
             async with _publisher(
                 url, client_id or default_client_id(url.username), ca_file,

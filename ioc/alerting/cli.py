@@ -50,7 +50,9 @@ def _dsn(settings) -> str:
 
 
 def _local(moment: datetime | None) -> str:
-    return moment.astimezone(VN_TZ).strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
+    from ioc.timefmt import show
+
+    return show(moment)  # Vietnam time unless `ioc --utc`, with the zone named
 
 
 def _with_store(dsn: str, work: Callable[[AlertStore], Awaitable[T]]) -> T:
