@@ -11,6 +11,7 @@ import click
 from pydantic import ValidationError
 
 from ioc.errors import IocError
+from ioc.geo import PROVINCES
 from ioc.logs import setup_logging
 from ioc.settings import Settings
 from ioc.timefmt import use_utc
@@ -184,6 +185,37 @@ def dead_letters(limit: int, reason: str | None) -> None:
             click.echo(f"    {row['detail']}")
 
     asyncio.run(show())
+
+
+@main.command("status")
+@click.option(
+    "--province",
+    "provinces",
+    multiple=True,
+    type=click.Choice(sorted(PROVINCES)),
+    help="Only this province (repeatable; default: every province with data).",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object, for scripts.")
+def status_command(provinces: tuple[str, ...], as_json: bool) -> None:
+    """The overview wall screen's headline figures per province, from the database, by the
+    dashboard's own queries (as Grafana runs them: its default range, all districts)."""
+    settings = load_settings()
+    dsn = _require_database(settings)
+    from ioc.status import render_json, render_text, status
+
+    async def show_status() -> None:
+        from datetime import UTC, datetime
+
+        from ioc.connect import connect_database
+
+        conn = await connect_database(dsn)
+        try:
+            statuses = await status(conn, datetime.now(UTC), provinces or None)
+        finally:
+            await conn.close()
+        click.echo(render_json(statuses) if as_json else render_text(statuses))
+
+    asyncio.run(show_status())
 
 
 @main.command()

@@ -13,11 +13,11 @@ import contextlib
 import os
 import signal
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from pydantic import SecretStr
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.table import Table
 
@@ -40,6 +40,8 @@ from ioc.local import LocalMosquitto, LocalPostgres, free_port
 from ioc.models import EVENT_TYPES, VN_TZ, Feed
 from ioc.service import build_ingester, run_ingester
 from ioc.settings import Settings
+from ioc.status import ProvinceStatus, status
+from ioc.status import rows as status_rows
 from ioc.timefmt import show
 
 
@@ -123,6 +125,21 @@ async def _wait_for_broker(
     return True
 
 
+async def _watch_headlines(dsn: str, summary: Summary, every: float = 10.0) -> None:
+    """Keep the summary's wall-screen figures current (the overview dashboard's queries)."""
+    while True:
+        try:
+            conn = await asyncpg.connect(dsn)
+            try:
+                while True:
+                    summary.headlines = await status(conn, datetime.now(UTC))
+                    await asyncio.sleep(every)
+            finally:
+                await conn.close()
+        except (OSError, asyncpg.PostgresError):
+            await asyncio.sleep(every)
+
+
 async def _drain(ingester: Ingester, published: int, timeout: float = 15.0) -> None:
     """Wait until the ingester has received what was published (or is idle for a second)."""
     deadline = time.monotonic() + timeout
@@ -147,9 +164,11 @@ class Summary:
         self.published = 0
         self.sim_time: datetime | None = None
         self.firing: list[str] = []
+        self.headlines: list[ProvinceStatus] = []
+        """The overview wall screen's figures per province (ioc/status.py), from the database."""
         self._history: list[tuple[float, dict[str, int]]] = []
 
-    def render(self) -> Table:
+    def render(self) -> RenderableType:
         now = time.monotonic()
         stats = self.ingester.stats
         self._history.append((now, dict(stats.by_feed)))
@@ -175,7 +194,20 @@ class Summary:
         table.add_row("alerts firing", f"{len(self.firing)}", "; ".join(self.firing[:3]))
         if self.sim_time:
             table.add_row("simulated time", show(self.sim_time), "")
-        return table
+        if not self.headlines:
+            return table
+        first = self.headlines[0]
+        screen = Table(
+            title="overview wall screen (database, same queries as Grafana)",
+            caption=f"{show(first.start, seconds=False)} to {show(first.end, seconds=False)}; "
+            "field reports and alerts: now",
+        )
+        screen.add_column("")
+        for province in self.headlines:
+            screen.add_column(province.name, justify="right")
+        for row in status_rows(self.headlines):
+            screen.add_row(*row)
+        return Group(table, screen)
 
 
 async def _demo(
@@ -286,6 +318,7 @@ async def _demo(
         alert_stop = asyncio.Event()
         alert_task = asyncio.create_task(_run_alerter(settings, alert_stop))
         watch_task = asyncio.create_task(_watch_alerts(dsn, summary))
+        headlines_task = asyncio.create_task(_watch_headlines(dsn, summary))
         simulation = Simulation(
             list(PROFILES.values()),
             seed=seed if seed is not None else int(time.time()),
@@ -355,7 +388,8 @@ async def _demo(
         alert_stop.set()
         await hold.close()
         watch_task.cancel()
-        await asyncio.gather(watch_task, return_exceptions=True)
+        headlines_task.cancel()
+        await asyncio.gather(watch_task, headlines_task, return_exceptions=True)
         try:
             await asyncio.wait_for(alert_task, 15)
         except Exception as exc:  # reported, the shutdown goes on
