@@ -14,10 +14,12 @@ later runs follow the database, whatever the server offers by then.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import os
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -211,6 +213,40 @@ async def _create_extension(conn: asyncpg.Connection, mode: TimescaleMode) -> st
     return None
 
 
+DEADLOCK_RETRIES = 5
+
+
+async def _retry_deadlock(step: Callable[..., Awaitable[object]], *args: object) -> None:
+    """Run one migration step (a transaction or a single statement) again if PostgreSQL
+    chose it as a deadlock's victim. On TimescaleDB the background jobs that earlier
+    migrations scheduled (refresh, compression, retention policies) start at once and lock
+    the same tables that a later migration alters; either side may be the victim, and the
+    step, rolled back whole, is safe to run again."""
+    for attempt in range(1, DEADLOCK_RETRIES + 1):
+        try:
+            await step(*args)
+            return
+        except asyncpg.DeadlockDetectedError:
+            if attempt == DEADLOCK_RETRIES:
+                raise
+            log.info("migration step met a background job (deadlock); running it again")
+            await asyncio.sleep(0.2 * attempt)
+
+
+async def _apply(conn: asyncpg.Connection, migration: Migration, timescale: bool) -> None:
+    """The plain-SQL part of ``migration`` and its record, in one transaction."""
+    async with conn.transaction():
+        await conn.execute(migration.sql)
+        await conn.execute(
+            "INSERT INTO schema_migrations (version, name, checksum, timescale) "
+            "VALUES ($1, $2, $3, $4)",
+            migration.version,
+            migration.name,
+            migration.checksum,
+            timescale,
+        )
+
+
 async def migrate(
     dsn: str, directory: Path = MIGRATIONS_DIR, *, timescaledb: TimescaleMode = "auto"
 ) -> MigrateResult:
@@ -245,19 +281,10 @@ async def migrate(
                         extra={"migration": migration.name, "version": migration.version},
                     )
                 continue
-            async with conn.transaction():
-                await conn.execute(migration.sql)
-                await conn.execute(
-                    "INSERT INTO schema_migrations (version, name, checksum, timescale) "
-                    "VALUES ($1, $2, $3, $4)",
-                    migration.version,
-                    migration.name,
-                    migration.checksum,
-                    timescale,
-                )
+            await _retry_deadlock(_apply, conn, migration, timescale)
             if timescale and migration.timescale_sql:
                 for statement in split_statements(migration.timescale_sql):
-                    await conn.execute(statement)
+                    await _retry_deadlock(conn.execute, statement)
             result.applied.append(f"{migration.version:04d}_{migration.name}")
         await load_reference_data(conn)
         if not timescale:

@@ -189,3 +189,37 @@ async def test_retention_drops_old_raw_chunks_and_old_minute_buckets(database, d
         "SELECT job_id, proc_name, sqlerrcode, err_message FROM timescaledb_information.job_errors"
     )
     assert all(e["sqlerrcode"] == "55P03" for e in errors), [dict(e) for e in errors]
+
+
+async def test_a_policy_catching_up_never_shows_less_than_the_raw_rows(database, db):
+    """A backfill is shown by real-time aggregation until a policy materialises it. The
+    policy refreshes in batches, each its own transaction; newest first (TimescaleDB's
+    default), its first batch moves the watermark to now, and until the last batch the older
+    hours read from a materialisation that does not hold them yet: a wall screen after a
+    backfill showed the last hours only, for as long as the policy ran. Oldest first, every
+    hour below the watermark is materialised."""
+    now = datetime.now(UTC)
+    backfill = [
+        payment(occurred_at=now - timedelta(hours=h, minutes=m))
+        for h in range(2, 3 * 24) for m in (5, 35)
+    ]
+    assert await _write(database, backfill) == (len(backfill), 0)
+    total = "SELECT coalesce(sum(payments), 0) FROM payment_sectors_1h"
+    assert await db.fetchval(total) == len(backfill)
+    (job,) = [
+        r["job_id"] for r in await _jobs(db, "policy_refresh_continuous_aggregate")
+        if r["hypertable_name"] == "payment_sectors_1h"
+    ]
+    runner = await asyncpg.connect(database)
+    try:
+        running = asyncio.create_task(runner.execute("CALL run_job($1)", job))
+        seen = []
+        while not running.done():
+            seen.append(await db.fetchval(total))
+        await running
+    finally:
+        await runner.close()
+    seen.append(await db.fetchval(total))
+    assert min(seen) == len(backfill), (min(seen), len(seen))
+    table = await _materialized(db, "payment_sectors_1h")
+    assert await db.fetchval(f"SELECT sum(payments) FROM {table}") == len(backfill)

@@ -100,15 +100,20 @@ GROUP BY bucket, province, district, gateway, method, error_code
 WITH DATA;
 
 SELECT add_continuous_aggregate_policy('dossier_sectors_1h', start_offset => INTERVAL '400 days',
-    end_offset => INTERVAL '1 minute', schedule_interval => INTERVAL '10 minutes');
+    end_offset => INTERVAL '1 minute', schedule_interval => INTERVAL '10 minutes',
+    refresh_newest_first => false);
 SELECT add_continuous_aggregate_policy('payment_sectors_1h', start_offset => INTERVAL '400 days',
-    end_offset => INTERVAL '1 minute', schedule_interval => INTERVAL '10 minutes');
+    end_offset => INTERVAL '1 minute', schedule_interval => INTERVAL '10 minutes',
+    refresh_newest_first => false);
 SELECT add_continuous_aggregate_policy('payment_methods_1h', start_offset => INTERVAL '400 days',
-    end_offset => INTERVAL '1 minute', schedule_interval => INTERVAL '10 minutes');
+    end_offset => INTERVAL '1 minute', schedule_interval => INTERVAL '10 minutes',
+    refresh_newest_first => false);
 SELECT add_continuous_aggregate_policy('payment_gateways_1h', start_offset => INTERVAL '400 days',
-    end_offset => INTERVAL '1 minute', schedule_interval => INTERVAL '10 minutes');
+    end_offset => INTERVAL '1 minute', schedule_interval => INTERVAL '10 minutes',
+    refresh_newest_first => false);
 SELECT add_continuous_aggregate_policy('payment_failures_1h', start_offset => INTERVAL '400 days',
-    end_offset => INTERVAL '1 minute', schedule_interval => INTERVAL '10 minutes');
+    end_offset => INTERVAL '1 minute', schedule_interval => INTERVAL '10 minutes',
+    refresh_newest_first => false);
 
 -- Grafana reads the aggregates, the ingester no longer writes them (their tables' grants went
 -- with the tables)
