@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import httpx
 import pytest
 
@@ -26,7 +27,7 @@ from ioc.alerting.rules import DEFAULT_RULES_FILE, load_rules
 from ioc.alerting.service import build_notifiers
 from ioc.alerting.state import AlertStore
 from ioc.alerting.subscribers import Subscriber
-from ioc.completeness import NEVER, BackfillHold, Claim, decide
+from ioc.completeness import NEVER, BackfillHold, Claim, decide, read_claims
 from ioc.fastmqtt import FastSource
 from ioc.ingester import Ingester
 from ioc.models import VN_TZ
@@ -227,3 +228,51 @@ async def test_a_demo_like_start_notifies_the_scenario_once_firing_once_resolved
         ("firing", ["feed-silent"]),
         ("resolved", ["feed-silent"]),
     ]
+
+
+@pytest.mark.db
+def test_ioc_sim_backfill_holds_the_alerter_and_releases_the_hold_at_the_end(
+    broker, database, client_id, monkeypatch
+):
+    from click.testing import CliRunner
+
+    from simulators.cli import main as sim_main
+
+    monkeypatch.setenv("IOC_DATABASE_URL", database)
+    monkeypatch.setenv("IOC_MQTT_REPLAY_SECONDS", "1")
+    before = datetime.now(UTC)
+    result = CliRunner().invoke(
+        sim_main,
+        [
+            "backfill",
+            "--days",
+            "0.01",
+            "--province",
+            "quang-ninh",
+            "--seed",
+            "7",
+            "--mqtt-url",
+            broker.url,
+            "--client-id",
+            f"{client_id}-sim",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+
+    async def claims() -> list[Claim]:
+        conn = await asyncpg.connect(database)
+        try:
+            return await read_claims(conn)
+        finally:
+            await conn.close()
+
+    [claim] = asyncio.run(claims())
+    assert (claim.source, claim.kind) == (f"backfill:{client_id}-sim", "backfill")
+    assert claim.complete_until is not None and claim.released_at is not None
+    # it held from the backfill's start (0.01 days before it began) and was released at its end
+    assert claim.complete_until == pytest.approx(
+        before - timedelta(days=0.01), abs=timedelta(seconds=5)
+    )
+    assert claim.released_at >= before
+    # no ingester claim here: released, the hold no longer counts
+    assert decide([claim], datetime.now(UTC)).until is None
