@@ -13,6 +13,7 @@ import contextlib
 import os
 import signal
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -78,25 +79,43 @@ DEMO_SUBSCRIBER = Subscriber.model_validate(
 """The demo's subscriber when IOC_ALERT_SUBSCRIBERS is unset: every alert, on the MQTT topic."""
 
 
-async def _watch_alerts(dsn: str, summary: Summary, every: float = 5.0) -> None:
-    """Keep the summary's list of firing alerts current (the alerter's own view)."""
+async def _keep_current(
+    dsn: str, update: Callable[[asyncpg.Connection], Awaitable[None]], every: float
+) -> None:
+    """Run ``update`` every ``every`` seconds on one connection, reconnecting after a loss."""
     while True:
         try:
             conn = await asyncpg.connect(dsn)
             try:
                 while True:
-                    rows = await conn.fetch(
-                        "SELECT rule, province, coalesce(district, '') AS district "
-                        "FROM alerts_firing ORDER BY firing_since"
-                    )
-                    summary.firing = [
-                        f"{r['rule']} {r['province']} {r['district']}".strip() for r in rows
-                    ]
+                    await update(conn)
                     await asyncio.sleep(every)
             finally:
                 await conn.close()
         except (OSError, asyncpg.PostgresError):
             await asyncio.sleep(every)
+
+
+async def _watch_alerts(dsn: str, summary: Summary, every: float = 5.0) -> None:
+    """Keep the summary's list of firing alerts current (the alerter's own view)."""
+
+    async def update(conn: asyncpg.Connection) -> None:
+        rows = await conn.fetch(
+            "SELECT rule, province, coalesce(district, '') AS district "
+            "FROM alerts_firing ORDER BY firing_since"
+        )
+        summary.firing = [f"{r['rule']} {r['province']} {r['district']}".strip() for r in rows]
+
+    await _keep_current(dsn, update, every)
+
+
+async def _watch_headlines(dsn: str, summary: Summary, every: float = 10.0) -> None:
+    """Keep the summary's wall-screen figures current (the overview dashboard's queries)."""
+
+    async def update(conn: asyncpg.Connection) -> None:
+        summary.headlines = await status(conn, datetime.now(UTC))
+
+    await _keep_current(dsn, update, every)
 
 
 async def _wait_for_broker(
@@ -123,21 +142,6 @@ async def _wait_for_broker(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 0.05)
     return True
-
-
-async def _watch_headlines(dsn: str, summary: Summary, every: float = 10.0) -> None:
-    """Keep the summary's wall-screen figures current (the overview dashboard's queries)."""
-    while True:
-        try:
-            conn = await asyncpg.connect(dsn)
-            try:
-                while True:
-                    summary.headlines = await status(conn, datetime.now(UTC))
-                    await asyncio.sleep(every)
-            finally:
-                await conn.close()
-        except (OSError, asyncpg.PostgresError):
-            await asyncio.sleep(every)
 
 
 async def _drain(ingester: Ingester, published: int, timeout: float = 15.0) -> None:

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TextIO
 
 import psutil
 import pytest
@@ -40,11 +41,15 @@ def demo_env(state: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def start_demo(state: Path, *args: str, **env: str) -> subprocess.Popen[str]:
+def start_demo(
+    state: Path, *args: str, stdout: TextIO | int = subprocess.PIPE, **env: str
+) -> subprocess.Popen[str]:
+    """The demo in its own session; its output piped, or to ``stdout`` (a file to read as it
+    runs)."""
     return subprocess.Popen(
         [sys.executable, "-m", "ioc.cli", "demo", "--backfill-hours", "0.2", *args],
         env=demo_env(state, **env),
-        stdout=subprocess.PIPE,
+        stdout=stdout,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
@@ -115,16 +120,8 @@ def test_duration_ends_it_while_the_broker_is_unreachable(state):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_ends_it_while_the_broker_is_unreachable(state, tmp_path, sig):
     out = tmp_path / "out"
-    env = demo_env(state, IOC_MQTT_URL=f"mqtt://127.0.0.1:{free_port()}")
     with open(out, "w") as stdout:
-        demo = subprocess.Popen(
-            [sys.executable, "-m", "ioc.cli", "demo"],
-            env=env,
-            stdout=stdout,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
+        demo = start_demo(state, stdout=stdout, IOC_MQTT_URL=f"mqtt://127.0.0.1:{free_port()}")
         wait_for_output(demo, out, "waiting for the MQTT broker", timeout=60)
         started = time.monotonic()
         demo.send_signal(sig)
@@ -137,14 +134,7 @@ def test_a_signal_ends_it_while_the_broker_is_unreachable(state, tmp_path, sig):
 def test_sigterm_ends_it_while_live_and_stops_its_servers(state, tmp_path):
     out = tmp_path / "out"
     with open(out, "w") as stdout:
-        demo = subprocess.Popen(
-            [sys.executable, "-m", "ioc.cli", "demo", "--backfill-hours", "0.2"],
-            env=demo_env(state),
-            stdout=stdout,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
+        demo = start_demo(state, stdout=stdout)
         running(demo, out)
         assert len(servers_on(state)) >= 2  # postgres (and its workers), mosquitto
         started = time.monotonic()
@@ -158,14 +148,7 @@ def test_sigterm_ends_it_while_live_and_stops_its_servers(state, tmp_path):
 def test_a_killed_runs_servers_are_recognised_and_stopped_by_the_next_run(state, tmp_path):
     out = tmp_path / "out"
     with open(out, "w") as stdout:
-        demo = subprocess.Popen(
-            [sys.executable, "-m", "ioc.cli", "demo", "--backfill-hours", "0.2"],
-            env=demo_env(state),
-            stdout=stdout,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
+        demo = start_demo(state, stdout=stdout)
         running(demo, out)
         demo.kill()  # kill -9: nothing of the demo runs to stop its servers
         demo.communicate(timeout=10)
@@ -200,14 +183,7 @@ def command(state, *args: str) -> subprocess.CompletedProcess[str]:
 def test_another_terminal_joins_the_demo_and_the_ports_stay(state, tmp_path):
     out = tmp_path / "out"
     with open(out, "w") as stdout:
-        demo = subprocess.Popen(
-            [sys.executable, "-m", "ioc.cli", "demo", "--backfill-hours", "0.2"],
-            env=demo_env(state),
-            stdout=stdout,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
+        demo = start_demo(state, stdout=stdout)
         running(demo, out)
         printed = dict(EXPORT.findall(out.read_text()))
         assert printed["IOC_MQTT_URL"].startswith("mqtt://127.0.0.1:")
