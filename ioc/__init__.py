@@ -24,4 +24,9 @@ health.py    ``/healthz``, ``/readyz``, ``/metrics`` of the ingester and the ale
 connect.py   connecting to PostgreSQL, and a failure said in one line
 errors.py    the errors a user can fix (one line each)
 logs.py      structured ``key=value`` logging
+timefmt.py   every printed time names its zone (Vietnam time, or UTC with ``--utc``)
+completeness.py  how far the stored events are complete: the ingesters' progress and the
+             backfills' holds that the alerter reads before judging a window
+joining.py   the running demo's servers written down (``demo.env``) for other commands
+leftovers.py a local server left by a killed run: recognised by its pid file and port
 """

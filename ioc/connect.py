@@ -7,7 +7,9 @@ and what to do. ``describe_database_error`` is the mapping itself, for code that
 connections and retries (the store, the alerter) but wants to log the same words.
 
 To cover another kind of server (the MQTT broker), a port or a file, add its mapping function
-and a ``CannotConnect`` subclass beside these.
+and a ``CannotConnect`` subclass beside these. ``port_unusable`` and ``path_unusable`` map a
+port we cannot listen on and a file or directory we cannot use to ``SettingUnusable``, which
+names the setting (the variable) that chose it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
-from ioc.errors import DatabaseUnreachable, TimescaleDBRefused
+from ioc.errors import DatabaseUnreachable, SettingUnusable, TimescaleDBRefused
 
 DATABASE_SCHEMES = ("postgresql", "postgres")
 CONNECT_TIMEOUT = 10.0
@@ -166,3 +168,39 @@ async def check_database(url: str, *, timeout: float = CONNECT_TIMEOUT) -> None:
             f"the database at {redact_url(url)} uses TimescaleDB but its server does not "
             f"preload it: {PRELOAD_HINT}"
         )
+
+
+def port_unusable(exc: OSError, setting: str, host: str, port: int) -> SettingUnusable:
+    """A port given by ``setting`` that we could not listen on."""
+    if exc.errno == errno.EADDRINUSE:
+        return SettingUnusable(
+            setting,
+            port,
+            f"port {port} on {host} is already in use",
+            f"stop what listens there (ss -ltnp 'sport = :{port}'), or choose another "
+            f"port ({setting}=0 turns it off)",
+        )
+    if exc.errno == errno.EACCES:
+        return SettingUnusable(
+            setting, port, f"not allowed to listen on port {port}", "choose a port above 1023"
+        )
+    if exc.errno == errno.EADDRNOTAVAIL or isinstance(exc, socket.gaierror):
+        return SettingUnusable(
+            setting, port, f"cannot listen on {host}: {_first_line(exc)}", "check the host"
+        )
+    return SettingUnusable(setting, port, f"cannot listen on {host}:{port}: {_first_line(exc)}")
+
+
+def path_unusable(exc: OSError, setting: str, path: object, what: str) -> SettingUnusable:
+    """A file or directory named by ``setting`` that could not be read or created."""
+    if isinstance(exc, FileNotFoundError):
+        cause = f"{what} {path} does not exist"
+    elif isinstance(exc, PermissionError):
+        cause = f"not allowed to use {what} {path}"
+    elif isinstance(exc, IsADirectoryError):
+        cause = f"{path} is a directory, not a file"
+    elif isinstance(exc, NotADirectoryError):
+        cause = f"{path} is not a directory (or a part of its path is a file)"
+    else:
+        cause = f"cannot use {what} {path}: {exc.strerror or _first_line(exc)}"
+    return SettingUnusable(setting, path, cause, f"set {setting} to a {what} that can be used")

@@ -8,9 +8,13 @@ boundary sees an asyncpg or OS error:
     IocError                     base: one line, what is wrong and what to do
     ├── CannotConnect            a server could not be reached, or refused us (ioc/connect.py:
     │   │                        the URL with its password hidden, the cause, what to do)
-    │   └── DatabaseUnreachable  PostgreSQL
-    └── TimescaleDBRefused       IOC_TIMESCALEDB cannot be honoured on this server or database
-                                 (ioc/storage/migrations.py)
+    │   ├── DatabaseUnreachable  PostgreSQL
+    │   └── BrokerUnreachable    the MQTT broker (``ioc demo`` stopped before it answered)
+    ├── TimescaleDBRefused       IOC_TIMESCALEDB cannot be honoured on this server or database
+    │                            (ioc/storage/migrations.py)
+    └── SettingUnusable          a setting names a port that is taken, a file or directory
+                                 that cannot be used (ioc/connect.py: the variable, its value,
+                                 the cause, what to do)
 
 Another kind of server (the broker), a port or a file gets its own subclass of
 ``CannotConnect`` (or of ``IocError``) and its mapping function in ``ioc/connect.py``.
@@ -42,3 +46,19 @@ class DatabaseUnreachable(CannotConnect):
 
 class TimescaleDBRefused(IocError):
     """``IOC_TIMESCALEDB`` asks for what this server or this database cannot do."""
+
+
+class BrokerUnreachable(CannotConnect):
+    """The MQTT broker did not answer before the command was stopped."""
+
+
+class SettingUnusable(IocError):
+    """A setting's value cannot be used: a port in use, a file that is not there."""
+
+    def __init__(self, setting: str, value: object, cause: str, hint: str | None = None) -> None:
+        self.setting = setting
+        self.value = value
+        self.cause = cause
+        self.hint = hint
+        text = f"{setting}={value}: {cause}"
+        super().__init__(f"{text} ({hint})" if hint else text)

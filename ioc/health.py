@@ -19,12 +19,23 @@ __all__ = ["HealthServer"]
 class HealthServer:
     """/healthz, /readyz and /metrics over plain asyncio (no web framework needed)."""
 
-    def __init__(self, host: str, port: int, ready: Callable[[], bool]) -> None:
+    def __init__(
+        self, host: str, port: int, ready: Callable[[], bool], *, setting: str | None = None
+    ) -> None:
+        """``setting``: the variable that chose the port, named when it cannot be used."""
         self.host, self.port, self.ready = host, port, ready
+        self.setting = setting
         self._server: asyncio.base_events.Server | None = None
 
     async def __aenter__(self) -> HealthServer:
-        self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        try:
+            self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        except OSError as exc:
+            if self.setting is None:
+                raise
+            from ioc.connect import port_unusable
+
+            raise port_unusable(exc, self.setting, self.host, self.port) from exc
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 

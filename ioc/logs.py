@@ -14,7 +14,7 @@ _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"messa
 
 class KeyValueFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        when = self.formatTime(record, "%Y-%m-%dT%H:%M:%S")
+        when = self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z")  # with its offset
         line = f"{when} {record.levelname:<7} {record.name}: {record.getMessage()}"
         extras = {k: v for k, v in vars(record).items() if k not in _STANDARD}
         if extras:

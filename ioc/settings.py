@@ -6,13 +6,14 @@ documentation. The defaults are development defaults: a broker and a database on
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 if TYPE_CHECKING:
     from ioc.models import TimeLimits
@@ -144,6 +145,13 @@ class Settings(BaseSettings):
         description="Subscriber file (alerts/subscribers.example.yml format); unset: no notices.",
     )
     alert_interval_seconds: float = Field(default=15.0, ge=1.0, le=3600.0)
+    alert_data_allowance_seconds: float = Field(
+        default=10.0,
+        ge=0.0,
+        le=3600.0,
+        description="A pass judges nothing while the stored data is complete only up to "
+        "longer ago than this (a backfill in progress, an ingester catching up or stopped).",
+    )
     alert_dashboard_url: str = Field(
         default="http://localhost:3000/d/ioc-overview",
         description="The dashboard a notification links to (with ?var-province=...).",
@@ -206,6 +214,22 @@ class Settings(BaseSettings):
             if scheme not in ("smtp", "smtps"):
                 raise ValueError(f"SMTP URL scheme must be smtp or smtps, not {scheme!r}")
         return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Below the environment and .env: a running ``ioc demo``'s URLs (ioc/joining.py)."""
+        from ioc.joining import DemoEnvSource
+
+        state_dir = os.environ.get("IOC_STATE_DIR")
+        joined = DemoEnvSource(settings_cls, Path(state_dir) if state_dir else default_state_dir())
+        return init_settings, env_settings, dotenv_settings, joined, file_secret_settings
 
     @property
     def mqtt(self) -> MqttUrl:

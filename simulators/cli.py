@@ -30,6 +30,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from ioc.completeness import BackfillHold
 from ioc.models import VN_TZ
 from ioc.mqtt.client import default_client_id
 from ioc.mqtt.publisher import DEFAULT_MAX_BACKLOG, FastPublisher, PublisherRefused
@@ -250,6 +251,24 @@ async def _events_stored_since(period: timedelta) -> int:
         await conn.close()
 
 
+async def _hold_alerts(start: datetime, client_id: str) -> BackfillHold | None:
+    """With IOC_DATABASE_URL: tell the alerter that the events after ``start`` are still
+    arriving (ioc/completeness.py), so that it judges none of them until they are stored.
+    A database that cannot take the hold is one warning; the backfill goes on."""
+    import asyncpg
+
+    settings = Settings()
+    if settings.database_url is None:
+        return None
+    hold = BackfillHold(settings.dsn(), source=client_id, start=start)
+    try:
+        await hold.begin()
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        console.print(f"[yellow]the alerter is not told about this backfill: {exc}[/yellow]")
+        return None
+    return hold
+
+
 @main.command(name="backfill")
 @simulation_options
 @broker_options
@@ -299,24 +318,34 @@ def backfill_command(
         with Progress(*columns, console=console) as progress:
             task = progress.add_task("backfill", total=days * 86_400, at="", events=0, note="")
 
+            from ioc.timefmt import show
+
             def advance(at: datetime, generated: int) -> None:
                 progress.update(task, completed=(at - start).total_seconds(), events=generated,
-                                at=at.strftime("%Y-%m-%d %H:%M"))
+                                at=show(at, seconds=False))
 
-            async with _publisher(
-                url, client_id or default_client_id(url.username), ca_file,
-                window=window, max_backlog=max_backlog or None,
-            ) as publisher:
-                notes = asyncio.create_task(
-                    _backfill_notes(publisher, lambda note: progress.update(task, note=note))
-                )
-                try:
-                    stats = await backfill(sim, publisher, end=end, stop=stop,
-                                           progress=advance, clock=clock)
-                finally:
-                    notes.cancel()
-                    await asyncio.gather(notes, return_exceptions=True)
-                return stats, await _settle(publisher, stop.is_set())
+            hold = await _hold_alerts(start, client_id or default_client_id(url.username))
+            try:
+                async with _publisher(
+                    url, client_id or default_client_id(url.username), ca_file,
+                    window=window, max_backlog=max_backlog or None,
+                ) as publisher:
+                    notes = asyncio.create_task(
+                        _backfill_notes(publisher, lambda note: progress.update(task, note=note))
+                    )
+                    try:
+                        stats = await backfill(sim, publisher, end=end, stop=stop,
+                                               progress=advance, clock=clock)
+                    finally:
+                        notes.cancel()
+                        await asyncio.gather(notes, return_exceptions=True)
+                    settled = await _settle(publisher, stop.is_set())
+                    if hold is not None and not stop.is_set():
+                        await hold.release()  # over once the ingesters have stored it
+                    return stats, settled
+            finally:
+                if hold is not None:
+                    await hold.close()
 
     try:
         _summary(*asyncio.run(go()))
@@ -369,7 +398,8 @@ def bench(provinces: tuple[str, ...], seed: int, scale: float, days: float) -> N
 @click.argument("name", type=click.Choice(SCENARIOS))
 @click.option("--province", type=click.Choice(sorted(PROFILES)),
               help="Only this province (default: every province the simulator runs).")
-@click.option("--target", help="Gateway slug, agency code, district code or feed name (see below).")
+@click.option("--target", help="Gateway slug, agency code, district code or feed name "
+              "(see each scenario above).")
 @click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=15.0,
               show_default=True, help="How long, in simulated minutes.")
 @broker_options

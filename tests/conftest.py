@@ -145,11 +145,26 @@ async def ingester(
         source, Store(database, connections=2), batch_size=500, flush_interval=0.02
     )
     stop = asyncio.Event()
-    task = asyncio.create_task(run_ingester(service, stop=stop, handle_signals=False))
+    task = asyncio.create_task(
+        run_ingester(
+            service, stop=stop, handle_signals=False, progress_interval=0.05, progress_settle=0.1
+        )
+    )
     deadline = time.monotonic() + 10
     while not source.subscribed:
         assert time.monotonic() < deadline, "the ingester did not subscribe"
         await asyncio.sleep(0.02)
+    # and has recorded that it caught up (ioc/completeness.py): alerter tests judge at once
+    conn = await asyncpg.connect(database)
+    try:
+        while not await conn.fetchval(
+            "SELECT complete_until IS NOT NULL FROM data_completeness WHERE source = $1",
+            f"ingester:{client_id}",
+        ):
+            assert time.monotonic() < deadline, "the ingester did not record its progress"
+            await asyncio.sleep(0.02)
+    finally:
+        await conn.close()
     yield service
     stop.set()
     await asyncio.wait_for(task, 20)

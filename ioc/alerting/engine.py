@@ -2,6 +2,9 @@
 
 One pass, at one ``now`` read from the injected clock:
 
+0. read how far the stored events are complete (ioc/completeness.py): if the windows ending
+   at ``now`` are not complete yet (a backfill in progress, an ingester catching up or down),
+   the pass is held: every alert stays as it is, nothing fires and nothing resolves;
 1. load the stored alert states and the active silences;
 2. for each rule, run its KPI query as of ``now`` and evaluate every label set it returns and
    every stored label set it no longer returns (``evaluate``, pure); an alert whose rule was
@@ -25,7 +28,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Self
 
 from ioc.alerting import metrics
@@ -42,6 +45,7 @@ from ioc.alerting.rules import Rule
 from ioc.alerting.store import AlertEvent, AlertStore
 from ioc.alerting.subscribers import Subscriber
 from ioc.alerting.templates import Number, label_names, place_names, render
+from ioc.completeness import NEVER
 from ioc.runtime import SYSTEM_CLOCK, Backoff, Clock
 
 log = logging.getLogger(__name__)
@@ -57,6 +61,8 @@ class PassResult:
     events: list[AlertEvent] = field(default_factory=list)
     muter: Muter = field(default_factory=AckMuter)
     failed_rules: list[str] = field(default_factory=list)
+    held: str | None = None
+    """Why the pass judged nothing (the data is not complete up to ``now``), or None."""
 
     def firing(self) -> list[Alert]:
         return [a for a in self.alerts if a.state is State.FIRING]
@@ -110,6 +116,7 @@ class Alerter:
         clock: Clock = SYSTEM_CLOCK,
         dashboard_url: str = "http://localhost:3000/d/ioc-overview",
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        data_allowance: timedelta = timedelta(seconds=10),
     ) -> None:
         self.rules = list(rules)
         names = [rule.name for rule in self.rules]
@@ -126,6 +133,9 @@ class Alerter:
             dashboard_url=dashboard_url,
             sleep=sleep,
         )
+        self.data_allowance = data_allowance
+        """How far behind ``now`` the stored data may be complete and still be judged."""
+        self._held: str | None = None
         self._ready = False
         self.database_ok = False
         self._rule_errors: dict[str, str] = {}
@@ -147,9 +157,27 @@ class Alerter:
     async def evaluate(self, now: datetime) -> PassResult:
         """Evaluate every rule as of ``now`` and store the outcome (one transaction)."""
         started = time.perf_counter()
+        completeness = await self.store.completeness(now)
         stored = {(a.rule, a.fingerprint): a for a in await self.store.alerts()}
         silencer = SilenceMuter(await self.store.silences(now))
         result = PassResult(now, muter=Muters(silencer, AckMuter()))
+        if completeness.until is None:
+            metrics.DATA_LAG.set(0)
+        elif completeness.until == NEVER:
+            metrics.DATA_LAG.set(-1)
+        else:
+            metrics.DATA_LAG.set(max(0.0, (now - completeness.until).total_seconds()))
+        if not completeness.covers(now, self.data_allowance):
+            # judge nothing on data that is not in: every alert stays as it was
+            result.held = completeness.describe()
+            result.alerts = [a for a in stored.values() if a.state is not State.INACTIVE]
+            if self._held is None:
+                log.warning("evaluation held until the data is in: %s", result.held)
+            self._held = result.held
+            return result
+        if self._held is not None:
+            log.warning("the stored data is complete again; evaluation resumed")
+            self._held = None
         upserts: list[Alert] = []
         deletes: list[tuple[str, str]] = []
         rules = {rule.name: rule for rule in self.rules}

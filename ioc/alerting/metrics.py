@@ -26,3 +26,8 @@ NOTIFICATIONS = Counter(
 )
 MUTED = Counter("ioc_alert_muted", "Alerts left out of a notification, by muter", ["muter"])
 DATABASE_UP = Gauge("ioc_alert_database_connected", "1 when the last pass reached the database")
+DATA_LAG = Gauge(
+    "ioc_alert_data_complete_lag_seconds",
+    "How far behind the pass's now the stored data is complete (-1: nothing complete yet); "
+    "past IOC_ALERT_DATA_ALLOWANCE_SECONDS the pass judges nothing",
+)

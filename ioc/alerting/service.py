@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -34,6 +36,7 @@ from ioc.alerting.subscribers import (
     WebhookChannel,
     load_subscribers,
 )
+from ioc.connect import path_unusable
 from ioc.health import HealthServer
 from ioc.runtime import SYSTEM_CLOCK, Clock, stop_on_signals
 from ioc.settings import Settings
@@ -55,6 +58,13 @@ def load_configuration(
     rules: Sequence[Path] = (),
     subscribers: Path | None = None,
 ) -> tuple[list[Rule], list[Subscriber]]:
+    named = [("IOC_ALERT_RULES", settings.alert_rules)]
+    if subscribers is None:
+        named.append(("IOC_ALERT_SUBSCRIBERS", settings.alert_subscribers))
+    for setting, named_path in named:
+        if named_path is not None and not named_path.exists():
+            missing = FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
+            raise path_unusable(missing, setting, named_path, "file")
     loaded_rules = load_rules(rule_paths(settings, rules))
     path = subscribers or settings.alert_subscribers
     loaded_subscribers = load_subscribers(path) if path else []
@@ -153,6 +163,7 @@ async def run_alerter(
                 notifiers=notifiers,
                 clock=clock,
                 dashboard_url=settings.alert_dashboard_url,
+                data_allowance=timedelta(seconds=settings.alert_data_allowance_seconds),
             )
         )
         if once:
@@ -168,6 +179,7 @@ async def run_alerter(
                     settings.alert_metrics_host,
                     settings.alert_metrics_port,
                     ready=lambda: alerter.database_ok,
+                    setting="IOC_ALERT_METRICS_PORT",
                 )
             )
         stack.enter_context(stop_on_signals(stop.set, enabled=handle_signals))

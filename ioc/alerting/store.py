@@ -26,6 +26,7 @@ from ioc.alerting.evaluate import AlertStatus, State
 from ioc.alerting.kpis import Sample, fetch_samples
 from ioc.alerting.labels import Matcher, matches_all
 from ioc.alerting.rules import Rule
+from ioc.completeness import Completeness, decide, read_claims
 from ioc.storage.errors import is_retryable
 
 log = logging.getLogger(__name__)
@@ -247,6 +248,17 @@ class AlertStore:
             return await self._run("fetchval", "SELECT 1") == 1
         except AlertStoreUnavailable:
             return False
+
+    async def completeness(self, now: datetime) -> Completeness:
+        """Up to when the stored events are complete (ioc/completeness.py)."""
+        pool = await self._get_pool()
+        try:
+            async with pool.acquire() as conn:
+                return decide(await read_claims(conn), now)
+        except Exception as exc:
+            if is_retryable(exc):
+                raise AlertStoreUnavailable(f"database unavailable: {exc}") from exc
+            raise
 
     # -- KPIs ------------------------------------------------------------------------------
 

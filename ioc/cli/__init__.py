@@ -5,6 +5,7 @@ root.py      the root group ``main``; an error a user can fix becomes one line, 
 common.py    the settings, the database a command needs, ``--database-url``, logging
 db.py        ``ioc db migrate``, ``ioc db refresh-rollups``, ``ioc db check-rollups``
 ingest.py    ``ioc ingest [--workers N]``, ``ioc dead-letters``
+status.py    ``ioc status``: the overview wall screen's headline figures (``ioc.tools.status``)
 alerting.py  ``ioc alert ...`` (the alerter, rule and subscriber checks), ``ioc alerts ...``
 tools.py     ``ioc demo``, ``ioc bench``, ``ioc bench-panels`` (``ioc.tools``)
 __main__.py  ``python -m ioc.cli``
@@ -12,7 +13,7 @@ __main__.py  ``python -m ioc.cli``
 ``ioc-sim`` is ``simulators.cli``.
 """
 
-from ioc.cli import alerting, db, ingest, tools  # noqa: F401  (each registers its commands)
+from ioc.cli import alerting, db, ingest, status, tools  # noqa: F401  (each registers its commands)
 from ioc.cli.root import main
 
 __all__ = ["main"]

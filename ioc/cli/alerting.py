@@ -38,7 +38,9 @@ T = TypeVar("T")
 
 
 def _local(moment: datetime | None) -> str:
-    return moment.astimezone(VN_TZ).strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
+    from ioc.timefmt import show
+
+    return show(moment)  # Vietnam time unless `ioc --utc`, with the zone named
 
 
 def _with_store(dsn: str, work: Callable[[AlertStore], Awaitable[T]]) -> T:
@@ -53,6 +55,8 @@ def _with_store(dsn: str, work: Callable[[AlertStore], Awaitable[T]]) -> T:
 
 
 def _config_error(exc: ConfigError) -> click.ClickException:
+    if len(exc.problems) == 1:  # one problem, one line
+        return click.ClickException(" ".join(str(exc.problems[0]).split()))
     return click.ClickException(
         f"{len(exc.problems)} problem(s):\n" + "\n".join(f"  {p}" for p in exc.problems)
     )

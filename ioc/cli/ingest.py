@@ -39,7 +39,7 @@ def ingest(ctx: click.Context, workers: int) -> None:
         )
     )
     click.echo(
-        f"stopped: {stats.received} received, {stats.stored} stored, "
+        f"stopped; this run: {stats.received} received, {stats.stored} stored, "
         f"{stats.duplicates} duplicates, {stats.dead_lettered} dead letters",
         err=True,
     )
@@ -53,8 +53,9 @@ def dead_letters(limit: int, reason: str | None) -> None:
     settings = load_settings()
     dsn = require_database(settings)
 
-    async def show() -> None:
+    async def list_dead_letters() -> None:
         from ioc.connect import connect_database
+        from ioc.timefmt import show
 
         conn = await connect_database(dsn)
         try:
@@ -72,7 +73,7 @@ def dead_letters(limit: int, reason: str | None) -> None:
             await conn.close()
         click.echo("by reason: " + (", ".join(f"{r['reason']}={r['n']}" for r in counts) or "none"))
         for row in rows:
-            click.echo(f"{row['received_at']:%Y-%m-%d %H:%M:%S} {row['reason']:<14} {row['topic']}")
+            click.echo(f"{show(row['received_at'])} {row['reason']:<14} {row['topic']}")
             click.echo(f"    {row['detail']}")
 
-    asyncio.run(show())
+    asyncio.run(list_dead_letters())

@@ -9,6 +9,7 @@ import os
 import click
 
 from ioc.errors import IocError
+from ioc.timefmt import use_utc
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +45,14 @@ class _Commands(click.Group):
             raise click.ClickException(line) from None
 
 
-@click.group(cls=_Commands)
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--log-level", default=None, help="DEBUG, INFO, WARNING (default: $IOC_LOG_LEVEL).")
+@click.option(
+    "--utc", is_flag=True, help="Print times in UTC (default: Vietnam time, +07; always named)."
+)
 @click.pass_context
-def main(ctx: click.Context, log_level: str | None) -> None:
+def main(ctx: click.Context, log_level: str | None, utc: bool) -> None:
     """Provincial IOC monitoring service."""
     ctx.ensure_object(dict)
     ctx.obj["log_level"] = log_level
+    use_utc(utc)

@@ -101,7 +101,7 @@ def bench(
     compare: str | None,
     backend: str,
 ) -> None:
-    """Measure the pipeline on local components: rows/s, latency p50/p99, peak RSS, lost."""
+    """Measure the pipeline on local components: rows/s, latency p50/p95/p99, peak RSS, lost."""
     settings = configured(ctx)
     from ioc.tools.bench import run_bench, run_compare
 

@@ -77,6 +77,8 @@ class Ingester:
         self.backoff = backoff
         self.stats = IngestStats()
         self.database_ok: bool | None = None
+        self.idle_at: tuple[datetime, float] | None = None
+        """(clock, monotonic) when it last held nothing uncommitted (ioc/completeness.py)."""
         self._stop = asyncio.Event()
         self._turns: deque[_Turn] = deque()
 
@@ -131,6 +133,7 @@ class Ingester:
                 messages = await self.source.batch(self.batch_size, self.flush_interval)
                 if not messages:
                     slots.release()
+                    self._note_idle()
                     continue
                 turn = self._take_turn(messages)
                 task = asyncio.create_task(self.handle(messages, turn))
@@ -172,6 +175,12 @@ class Ingester:
             head = turns.popleft()
             if not head.released:
                 self.source.ack(head.messages)
+        self._note_idle()
+
+    def _note_idle(self) -> None:
+        """Everything received is committed: what the broker had for us is stored."""
+        if not self._turns and self.source.pending() == 0:
+            self.idle_at = (self.clock(), time.monotonic())
 
     async def handle(self, messages: list[Received], turn: _Turn | None = None) -> None:
         """Decode, store (retrying while the database is unavailable), then acknowledge.

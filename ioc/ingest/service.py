@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 
+from ioc.completeness import IngesterProgress
 from ioc.health import HealthServer
 from ioc.ingest import metrics
 from ioc.ingest.ingester import Ingester, IngestStats
@@ -55,6 +56,8 @@ async def run_ingester(
     stop: asyncio.Event | None = None,
     handle_signals: bool = True,
     rollup_refresh_seconds: float = 10.0,
+    progress_interval: float = 1.0,
+    progress_settle: float = 2.0,
 ) -> IngestStats:
     """Run until ``stop`` is set or SIGINT/SIGTERM; commit the batch in hand, then close."""
     async with contextlib.AsyncExitStack() as stack:
@@ -65,6 +68,7 @@ async def run_ingester(
                     metrics_host,
                     metrics_port,
                     ready=lambda: bool(ingester.source.subscribed and ingester.database_ok),
+                    setting="IOC_INGEST_METRICS_PORT",
                 )
             )
         ingester.database_ok = await ingester.store.ping() or None
@@ -72,6 +76,18 @@ async def run_ingester(
         # the dashboards' rollups: own task and connection (ioc/storage/rollups.py)
         await stack.enter_async_context(
             RollupRefresher(ingester.store.dsn, interval=rollup_refresh_seconds)
+        )
+        # how far the stored data is complete, for the alerter (ioc/completeness.py);
+        # entered before the source, so its last record follows the last commit
+        await stack.enter_async_context(
+            IngesterProgress(
+                ingester,
+                ingester.store.dsn,
+                client_id=ingester.source.client_id,
+                interval=progress_interval,
+                settle=progress_settle,
+                clock=ingester.clock,
+            )
         )
         await stack.enter_async_context(ingester.source)
         # read at scrape time, so they are true even while a batch is being retried

@@ -55,6 +55,7 @@ class PahoSource:
         session_expiry: int = 7 * 24 * 3600,
     ) -> None:
         self.url = url
+        self.client_id = client_id
         self.topic_filter = (
             f"$share/{shared_group}/{topic_filter}" if shared_group else topic_filter
         )
@@ -211,6 +212,10 @@ class PahoSource:
             with self._pending_lock:
                 self._pending -= count
             self._slots.release(count)
+
+    @property
+    def state(self) -> str | None:
+        return self._log_state.last
 
     def pending(self) -> int:
         return self._pending

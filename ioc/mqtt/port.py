@@ -27,6 +27,9 @@ class Received:
 
 
 class MessageSource(Protocol):
+    client_id: str
+    state: str | None
+    """The connection's state as last logged ("connected", or why not); None at first."""
     connected: bool
     subscribed: bool
     """True once the broker has granted the subscription (SUBACK) on the current connection.

@@ -177,6 +177,11 @@ class FastSource:
 
     # -- the seam ------------------------------------------------------------------------------
 
+    @property
+    def state(self) -> str | None:
+        """The connection's state as last logged ("connected", or why not); None at first."""
+        return self._log_state.last
+
     async def __aenter__(self) -> Self:
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name=f"mqtt {self.client_id}")

@@ -568,8 +568,10 @@ class Comparison:
         return self.differ == 0
 
     def __str__(self) -> str:
+        from ioc.timefmt import show
+
         state = "equal" if self.equal else f"{self.differ} of {self.groups} groups differ"
-        first = f" (first: {self.buckets[0]:%Y-%m-%d %H:%M})" if self.buckets else ""
+        first = f" (first: {show(self.buckets[0], seconds=False)})" if self.buckets else ""
         return (
             f"{self.rollup:<20} {self.measure:<10} raw {self.raw_total:>12,} "
             f"rollup {self.rollup_total:>12,}  {state}{first}"

@@ -26,6 +26,14 @@ import subprocess
 import time
 from pathlib import Path
 
+from ioc.leftovers import (
+    describe,
+    pid_file_leftover,
+    postgres_leftover,
+    terminate,
+    write_pid_file,
+)
+
 log = logging.getLogger(__name__)
 
 PG_SYSTEM_USER = "ioc-postgres"
@@ -33,6 +41,16 @@ PG_SYSTEM_USER = "ioc-postgres"
 
 class LocalServiceError(RuntimeError):
     """A local server could not be found, started or stopped."""
+
+
+def _last_line(path: Path) -> str:
+    """The last line of a log file that says something (or why there is none)."""
+    try:
+        lines = [line.strip() for line in path.read_text(errors="replace").splitlines()]
+    except OSError as exc:
+        return f"no log ({exc.strerror})"
+    said = [line for line in lines if line]
+    return said[-1] if said else "its log is empty"
 
 
 def free_port() -> int:
@@ -170,6 +188,8 @@ class LocalPostgres:
             self.bin_dir = postgres_bin_dir()
         self.log_file = self.data_dir.parent / f"{self.data_dir.name}.log"
         self.run_as: str | None = PG_SYSTEM_USER if os.geteuid() == 0 else None
+        self.notes: list[str] = []
+        """One line per thing done that the user should know (a leftover server stopped)."""
 
     @property
     def dsn(self) -> str:
@@ -214,7 +234,21 @@ class LocalPostgres:
                 "--no-instructions",
             )
 
+    def _stop_leftover(self) -> None:
+        """A server a killed run left on this data directory: stop it (ioc/leftovers.py)."""
+        left = postgres_leftover(self.data_dir)
+        if left is None:
+            return
+        self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop", check=False)
+        if postgres_leftover(self.data_dir) is not None and not terminate(left.pid, "postgres"):
+            raise LocalServiceError(
+                f"PostgreSQL left running by an earlier run (pid {left.pid}, {self.data_dir}) "
+                f"does not stop: stop it (kill {left.pid}) and start again"
+            )
+        self.notes.append(describe("PostgreSQL", left, self.data_dir))
+
     def start(self) -> LocalPostgres:
+        self._stop_leftover()
         self._prepare()
         options = [
             f"-p {self.port}",
@@ -235,19 +269,25 @@ class LocalPostgres:
                 # the TimescaleDB workers, their launcher, PostgreSQL's 8 parallel workers
                 f"-c max_worker_processes={workers + 9}",
             ]
-        self._run(
-            "pg_ctl",
-            "-D",
-            str(self.data_dir),
-            "-l",
-            str(self.log_file),
-            "-w",
-            "-t",
-            "60",
-            "-o",
-            " ".join(options),
-            "start",
-        )
+        try:
+            self._run(
+                "pg_ctl",
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_file),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                " ".join(options),
+                "start",
+            )
+        except LocalServiceError:
+            raise LocalServiceError(
+                f"PostgreSQL did not start on port {self.port} with data in {self.data_dir}: "
+                f"{_last_line(self.log_file)} (its log: {self.log_file})"
+            ) from None
         wait_for_port(self.port)
         self._create_database("ioc")
         return self
@@ -393,6 +433,8 @@ class LocalMosquitto:
         self.max_inflight_messages = max_inflight_messages
         self.process: subprocess.Popen[bytes] | None = None
         self.log_file = self.state_dir / "mosquitto.log"
+        self.notes: list[str] = []
+        """One line per thing done that the user should know (a leftover broker stopped)."""
 
     @property
     def url(self) -> str:
@@ -435,6 +477,15 @@ class LocalMosquitto:
 
     def start(self) -> LocalMosquitto:
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        pid_file = self.state_dir / "mosquitto.pid"
+        left = pid_file_leftover(pid_file, "mosquitto")
+        if left is not None:  # a killed run's broker, on our persistence file: stop it
+            if not terminate(left.pid, "mosquitto"):
+                raise LocalServiceError(
+                    f"Mosquitto left running by an earlier run (pid {left.pid}) does not stop: "
+                    f"stop it (kill {left.pid}) and start again"
+                )
+            self.notes.append(describe("Mosquitto", left, self.state_dir))
         config_file = self.state_dir / "mosquitto.conf"
         config_file.write_text(self.config())
         with open(self.log_file, "ab") as log_out:
@@ -444,6 +495,7 @@ class LocalMosquitto:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        write_pid_file(pid_file, self.process.pid, self.port)
         try:
             wait_for_port(self.port)
         except LocalServiceError:
@@ -462,6 +514,7 @@ class LocalMosquitto:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+        (self.state_dir / "mosquitto.pid").unlink(missing_ok=True)
 
     def restart(self) -> None:
         self.stop()
