@@ -10,6 +10,7 @@ The time limits are generous bounds on a hang, not measurements (the figures are
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -56,14 +57,25 @@ def start_demo(
     )
 
 
-def servers_on(state: Path) -> list[psutil.Process]:
-    """The processes (postgres, mosquitto) whose command line names ``state``."""
+def servers_on(state: Path, *, grace: float = 10.0) -> list[psutil.Process]:
+    """The processes (postgres, mosquitto) whose command line names ``state`` and that are
+    still there after ``grace`` seconds: ``pg_ctl stop -w`` returns once the postmaster has
+    removed its pid file, a moment before the process itself has gone (longer on a busy
+    machine)."""
     found = []
     for process in psutil.process_iter(["cmdline", "status"]):
         cmdline = " ".join(process.info["cmdline"] or [])
         if str(state) in cmdline and process.info["status"] != psutil.STATUS_ZOMBIE:
             found.append(process)
-    return found
+    if not grace:
+        return found
+    _, alive = psutil.wait_procs(found, timeout=grace)
+    still = []
+    for process in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if process.status() != psutil.STATUS_ZOMBIE:
+                still.append(process)
+    return still
 
 
 def wait_for_output(process: subprocess.Popen[str], path: Path, text: str, timeout: float) -> None:
@@ -99,7 +111,7 @@ def ended(process: subprocess.Popen[str], started: float) -> tuple[int, str, str
 def state(tmp_path: Path):
     directory = tmp_path / "state"
     yield directory
-    for process in servers_on(directory):  # never leave one behind, whatever failed
+    for process in servers_on(directory, grace=0):  # never leave one behind, whatever failed
         process.kill()
 
 
@@ -136,7 +148,7 @@ def test_sigterm_ends_it_while_live_and_stops_its_servers(state, tmp_path):
     with open(out, "w") as stdout:
         demo = start_demo(state, stdout=stdout)
         running(demo, out)
-        assert len(servers_on(state)) >= 2  # postgres (and its workers), mosquitto
+        assert len(servers_on(state, grace=0)) >= 2  # postgres (and its workers), mosquitto
         started = time.monotonic()
         demo.send_signal(signal.SIGTERM)
         code, _, stderr, _ = ended(demo, started)
@@ -152,7 +164,7 @@ def test_a_killed_runs_servers_are_recognised_and_stopped_by_the_next_run(state,
         running(demo, out)
         demo.kill()  # kill -9: nothing of the demo runs to stop its servers
         demo.communicate(timeout=10)
-    left = {p.pid for p in servers_on(state)}
+    left = {p.pid for p in servers_on(state, grace=0)}
     assert left, "kill -9 should have left the servers running"
 
     again = start_demo(state, "--duration", "5")
