@@ -139,10 +139,24 @@ class Figures:
     latency_p99_ms: float
     peak_rss_mb: float
     cpu_us_per_event: float
+    """The consumer's CPU (its process tree) per stored event."""
+    broker_cpu_us_per_event: float
+    """Mosquitto's CPU per stored event, over the consumer's interval."""
+    postgres_cpu_us_per_event: float
+    """The PostgreSQL server's CPU (postmaster and every backend, reaped ones included) per
+    stored event, over the consumer's interval; NaN when it was restarted (an outage run)."""
 
     @property
     def rows_per_second(self) -> float:
         return self.stored / self.store_seconds if self.store_seconds else 0.0
+
+    @property
+    def box_cpu_us_per_event(self) -> float:
+        """What one stored event costs the whole box: consumer + broker + PostgreSQL.
+
+        The publishers are the offered load, not the pipeline, and are left out.
+        """
+        return self.cpu_us_per_event + self.broker_cpu_us_per_event + self.postgres_cpu_us_per_event
 
 
 def _percentile(sorted_values: list[float], q: float) -> float:
@@ -298,7 +312,11 @@ def measure(
                         _wait_ready(metrics_port + index, ingester)
                 watcher = RssWatcher(ingester.pid)
                 watcher.start()
-                cpu_before = _cpu_seconds(ingester.pid)
+                postmaster = pg.pid
+                if broker.process is None or postmaster is None:
+                    raise RuntimeError("the broker or PostgreSQL stopped before the run")
+                box = [ingester.pid, broker.process.pid, postmaster]
+                cpu_before = [_cpu_seconds(pid) for pid in box]
                 ctx = mp.get_context("spawn")
                 barrier = ctx.Barrier(publishers + 1)
                 results: mp.Queue = ctx.Queue()
@@ -340,15 +358,17 @@ def measure(
                 if outage_thread is not None:
                     outage_thread.join()
                 if consumer == "broker":
-                    cpu_used = _cpu_seconds(ingester.pid) - cpu_before
+                    cpu_used = _cpu_used(box, cpu_before)
                     ingester.wait(120)
                     watcher.running = False
                     tally = null_consumer_counts(null_output, sent)
                 else:
                     _wait_stored(dsn, len(items), 60.0 if outage else 15.0, tables)
-                    cpu_used = _cpu_seconds(ingester.pid) - cpu_before
+                    cpu_used = _cpu_used(box, cpu_before)
                     watcher.running = False
                     tally = asyncio.run(_collect(dsn, sent, tables))
+                if pg.pid != postmaster:  # restarted by the outage: its first life is gone
+                    cpu_used[2] = float("nan")
             finally:
                 ingester.terminate()
                 try:
@@ -368,7 +388,9 @@ def measure(
             latency_p95_ms=_percentile(tally.latencies_ms, 0.95),
             latency_p99_ms=_percentile(tally.latencies_ms, 0.99),
             peak_rss_mb=watcher.peak / 2**20,
-            cpu_us_per_event=cpu_used / max(tally.received, 1) * 1e6,
+            cpu_us_per_event=cpu_used[0] / max(tally.received, 1) * 1e6,
+            broker_cpu_us_per_event=cpu_used[1] / max(tally.received, 1) * 1e6,
+            postgres_cpu_us_per_event=cpu_used[2] / max(tally.received, 1) * 1e6,
         )
 
 
@@ -493,12 +515,33 @@ def _wait_table(dsn: str, table: str, process: subprocess.Popen, timeout: float 
 
 
 def _cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) of ``pid``, its live descendants and the children it reaped.
+
+    The reaped part is what makes this right for PostgreSQL: a backend that exits during the
+    run (each of the bench's own count connections, say) is then in its postmaster's
+    children times, not lost. A descendant that exits between the two reads is missed.
+    """
     process = psutil.Process(pid)
-    total = 0.0
-    for p in [process, *process.children(True)]:
-        times = p.cpu_times()
+    times = process.cpu_times()
+    total = times.user + times.system + times.children_user + times.children_system
+    for child in process.children(True):
+        try:
+            times = child.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
         total += times.user + times.system
     return total
+
+
+def _cpu_used(pids: list[int], before: list[float]) -> list[float]:
+    """CPU seconds each process tree used since ``before``; NaN for one that is gone."""
+    used: list[float] = []
+    for pid, start in zip(pids, before, strict=True):
+        try:
+            used.append(_cpu_seconds(pid) - start)
+        except psutil.NoSuchProcess:
+            used.append(float("nan"))
+    return used
 
 
 def _wait_ready(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
@@ -551,6 +594,16 @@ def report(figures: Figures, title: str, who: str = "ingester", unit: str = "row
             + ("row written)" if unit == "rows" else "received)"),
             f"  {who + ' peak RSS':<20} {figures.peak_rss_mb:>10,.1f} MB",
             f"  {who + ' CPU':<20} {figures.cpu_us_per_event:>10,.1f} µs/event",
+            f"  broker CPU           {figures.broker_cpu_us_per_event:>10,.1f} µs/event "
+            "(mosquitto)",
+            f"  PostgreSQL CPU       {figures.postgres_cpu_us_per_event:>10,.1f} µs/event "
+            + (
+                "(postmaster and all its backends)"
+                if unit == "rows"
+                else "(idle server: no database in this run)"
+            ),
+            f"  whole box CPU        {figures.box_cpu_us_per_event:>10,.1f} µs/event "
+            f"({who} + broker + PostgreSQL; publishers not counted)",
             f"  lost                 {figures.lost:>10,}",
             f"  duplicated           {figures.duplicated:>10,}",
         ]
@@ -652,6 +705,16 @@ def run_compare(
     print("ours / theirs")
     print(f"  rows/s               {ratio(ours.rows_per_second, theirs.rows_per_second):>10}")
     print(f"  CPU µs/event         {ratio(ours.cpu_us_per_event, theirs.cpu_us_per_event):>10}")
+    print(
+        f"  broker CPU µs/event  "
+        f"{ratio(ours.broker_cpu_us_per_event, theirs.broker_cpu_us_per_event):>10}"
+    )
+    print(
+        f"  PostgreSQL CPU       "
+        f"{ratio(ours.postgres_cpu_us_per_event, theirs.postgres_cpu_us_per_event):>10}"
+    )
+    box = ratio(ours.box_cpu_us_per_event, theirs.box_cpu_us_per_event)
+    print(f"  whole box CPU        {box:>10}")
     print(f"  peak RSS             {ratio(ours.peak_rss_mb, theirs.peak_rss_mb):>10}")
     if ceiling is not None:
         top = ceiling.rows_per_second
