@@ -1,4 +1,5 @@
-"""``ioc bench`` options and report shape (no measurement: benchmarks never run in the suite)."""
+"""``ioc bench`` options and report shape, and one tiny real run that the figures are measured
+(never their values: benchmarks print figures, tests do not time anything)."""
 
 from __future__ import annotations
 
