@@ -1,6 +1,13 @@
-"""``ioc bench`` options and report shape (no measurement: benchmarks never run in the suite)."""
+"""``ioc bench`` options and report shape, and one tiny real run that the figures are measured
+(never their values: benchmarks print figures, tests do not time anything)."""
 
 from __future__ import annotations
+
+import math
+import os
+import re
+import subprocess
+import sys
 
 from click.testing import CliRunner
 
@@ -28,10 +35,13 @@ def test_report_names_the_measured_process() -> None:
         latency_p99_ms=3.0,
         peak_rss_mb=50.0,
         cpu_us_per_event=10.0,
+        broker_cpu_us_per_event=4.0,
+        postgres_cpu_us_per_event=6.0,
     )
     text = report(figures, "title", who="mq-bridge")
     assert "mq-bridge peak RSS" in text and "mq-bridge CPU" in text
     assert "lost                          1" in text
+    assert "whole box CPU              20.0 µs/event" in text
 
 
 def test_mq_bridge_rows_are_matched_by_the_payload_event_id() -> None:
@@ -50,3 +60,32 @@ def test_the_broker_ceiling_run_counts_lost_and_duplicated_by_event_id(tmp_path)
     tally = null_consumer_counts(output, sent)
     assert (tally.received, tally.lost, tally.duplicated, tally.last) == (4, 1, 1, 11.25)
     assert [round(v) for v in tally.latencies_ms] == [200, 400, 500]
+
+
+def test_a_tiny_real_bench_prints_the_whole_box_cpu_per_event() -> None:
+    """``ioc bench`` on a real Mosquitto and PostgreSQL prints broker, PostgreSQL and box CPU.
+
+    Only that each figure is measured (a finite, non-negative number) and that the box is
+    their sum; their values are never asserted.
+    """
+    result = subprocess.run(
+        [sys.executable, "-m", "ioc.cli", "bench", "--events", "300", "--publishers", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, IOC_LOG_LEVEL="WARNING"),
+    )
+    assert result.returncode == 0, result.stderr
+    figures = {
+        name: float(match)
+        for name, match in re.findall(
+            r"^  (ingester CPU|broker CPU|PostgreSQL CPU|whole box CPU)\s+([\d.,]+) µs/event",
+            result.stdout,
+            re.MULTILINE,
+        )
+    }
+    assert set(figures) == {"ingester CPU", "broker CPU", "PostgreSQL CPU", "whole box CPU"}
+    assert all(math.isfinite(value) and value >= 0 for value in figures.values())
+    parts = figures["ingester CPU"] + figures["broker CPU"] + figures["PostgreSQL CPU"]
+    assert abs(figures["whole box CPU"] - parts) <= 0.2  # each printed to 0.1 µs
+    assert "stored" in result.stdout and "lost                          0" in result.stdout

@@ -7,7 +7,10 @@ fixed total rate with ``--rate``) from PUBLISH packets encoded before the start,
 load generator is not what is measured. The command prints rows/s stored, end-to-end latency
 (publish to row written, from the publisher's clock and the row's ``ingested_at``), the
 ingester's peak RSS and CPU per event, and lost and duplicated counts against what was
-published. ``--workers N`` runs ``ioc ingest --workers N``; ``--outage SECONDS`` stops
+published, and beside the ingester's CPU per stored event those of the broker (Mosquitto's
+process) and of PostgreSQL (the postmaster's whole tree, backends that exited included) over
+the same interval, and their sum: the whole box's CPU per event, publishers left out.
+``--workers N`` runs ``ioc ingest --workers N``; ``--outage SECONDS`` stops
 PostgreSQL for SECONDS under the full load; ``--compare mq-bridge`` runs the same load on
 the broker alone (``mosquitto_sub`` acking and discarding: the broker's QoS 1 ceiling for this
 load), on ``ioc ingest`` and on mq-bridge (PyPI, its own virtual environment), and prints the
@@ -139,10 +142,24 @@ class Figures:
     latency_p99_ms: float
     peak_rss_mb: float
     cpu_us_per_event: float
+    """The consumer's CPU (its process tree) per stored event."""
+    broker_cpu_us_per_event: float
+    """Mosquitto's CPU per stored event, over the consumer's interval."""
+    postgres_cpu_us_per_event: float
+    """The PostgreSQL server's CPU (postmaster and every backend, reaped ones included) per
+    stored event, over the consumer's interval; NaN when it was restarted (an outage run)."""
 
     @property
     def rows_per_second(self) -> float:
         return self.stored / self.store_seconds if self.store_seconds else 0.0
+
+    @property
+    def box_cpu_us_per_event(self) -> float:
+        """What one stored event costs the whole box: consumer + broker + PostgreSQL.
+
+        The publishers are the offered load, not the pipeline, and are left out.
+        """
+        return self.cpu_us_per_event + self.broker_cpu_us_per_event + self.postgres_cpu_us_per_event
 
 
 def _percentile(sorted_values: list[float], q: float) -> float:
@@ -178,12 +195,14 @@ MQB_VERSION = "1.2.0"
 MQB_VENV = Path.home() / ".cache" / "ioc-bench" / "mq-bridge-venv"
 
 
+async def _count_rows(conn: asyncpg.Connection, tables: list[tuple[str, str, str]] | None) -> int:
+    return sum([await conn.fetchval(f"SELECT count(*) FROM {t[0]}") for t in tables or IOC_TABLES])
+
+
 async def _count_stored(dsn: str, tables: list[tuple[str, str, str]] | None = None) -> int:
     conn = await asyncpg.connect(dsn)
     try:
-        return sum(
-            [await conn.fetchval(f"SELECT count(*) FROM {t[0]}") for t in tables or IOC_TABLES]
-        )
+        return await _count_rows(conn, tables)
     finally:
         await conn.close()
 
@@ -298,7 +317,11 @@ def measure(
                         _wait_ready(metrics_port + index, ingester)
                 watcher = RssWatcher(ingester.pid)
                 watcher.start()
-                cpu_before = _cpu_seconds(ingester.pid)
+                postmaster = pg.pid
+                if broker.process is None or postmaster is None:
+                    raise RuntimeError("the broker or PostgreSQL stopped before the run")
+                box = [ingester.pid, broker.process.pid, postmaster]
+                cpu_before = [_cpu_seconds(pid) for pid in box]
                 ctx = mp.get_context("spawn")
                 barrier = ctx.Barrier(publishers + 1)
                 results: mp.Queue = ctx.Queue()
@@ -340,15 +363,19 @@ def measure(
                 if outage_thread is not None:
                     outage_thread.join()
                 if consumer == "broker":
-                    cpu_used = _cpu_seconds(ingester.pid) - cpu_before
+                    cpu_used = _cpu_used(box, cpu_before)
                     ingester.wait(120)
                     watcher.running = False
                     tally = null_consumer_counts(null_output, sent)
                 else:
-                    _wait_stored(dsn, len(items), 60.0 if outage else 15.0, tables)
-                    cpu_used = _cpu_seconds(ingester.pid) - cpu_before
+                    stall = 60.0 if outage else 15.0
+                    cpu_used = _wait_stored(
+                        dsn, len(items), stall, tables, box=box, cpu_before=cpu_before
+                    )
                     watcher.running = False
                     tally = asyncio.run(_collect(dsn, sent, tables))
+                if pg.pid != postmaster:  # restarted by the outage: its first life is gone
+                    cpu_used[2] = float("nan")
             finally:
                 ingester.terminate()
                 try:
@@ -368,7 +395,9 @@ def measure(
             latency_p95_ms=_percentile(tally.latencies_ms, 0.95),
             latency_p99_ms=_percentile(tally.latencies_ms, 0.99),
             peak_rss_mb=watcher.peak / 2**20,
-            cpu_us_per_event=cpu_used / max(tally.received, 1) * 1e6,
+            cpu_us_per_event=cpu_used[0] / max(tally.received, 1) * 1e6,
+            broker_cpu_us_per_event=cpu_used[1] / max(tally.received, 1) * 1e6,
+            postgres_cpu_us_per_event=cpu_used[2] / max(tally.received, 1) * 1e6,
         )
 
 
@@ -493,12 +522,33 @@ def _wait_table(dsn: str, table: str, process: subprocess.Popen, timeout: float 
 
 
 def _cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) of ``pid``, its live descendants and the children it reaped.
+
+    The reaped part is what makes this right for PostgreSQL: a backend that exits during the
+    run (the consumer's reconnections, say) is then in its postmaster's children times, not
+    lost. A descendant that exits between the two reads is missed.
+    """
     process = psutil.Process(pid)
-    total = 0.0
-    for p in [process, *process.children(True)]:
-        times = p.cpu_times()
+    times = process.cpu_times()
+    total = times.user + times.system + times.children_user + times.children_system
+    for child in process.children(True):
+        try:
+            times = child.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
         total += times.user + times.system
     return total
+
+
+def _cpu_used(pids: list[int], before: list[float]) -> list[float]:
+    """CPU seconds each process tree used since ``before``; NaN for one that is gone."""
+    used: list[float] = []
+    for pid, start in zip(pids, before, strict=True):
+        try:
+            used.append(_cpu_seconds(pid) - start)
+        except psutil.NoSuchProcess:
+            used.append(float("nan"))
+    return used
 
 
 def _wait_ready(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
@@ -520,19 +570,43 @@ def _wait_ready(port: int, process: subprocess.Popen, timeout: float = 30) -> No
 def _wait_stored(
     dsn: str,
     expected: int,
-    stall: float = 15.0,
-    tables: list[tuple[str, str, str]] | None = None,
-) -> int:
-    last, last_change = -1, time.monotonic()
-    while True:
-        stored = asyncio.run(_count_stored(dsn, tables))
-        if stored >= expected:
-            return stored
-        if stored != last:
-            last, last_change = stored, time.monotonic()
-        elif time.monotonic() - last_change > stall:
-            return stored
-        time.sleep(0.2)
+    stall: float,
+    tables: list[tuple[str, str, str]] | None,
+    *,
+    box: list[int],
+    cpu_before: list[float],
+) -> list[float]:
+    """Poll until ``expected`` rows are stored (or none came for ``stall`` s); then the CPU
+    seconds each process tree of ``box`` used since ``cpu_before`` (``_cpu_used``).
+
+    The polling is the bench's, not the consumer's, work: one connection does it all (a new
+    backend per poll would cost PostgreSQL a fork and a catalog load each time), and that
+    backend's CPU, read while it is still open, is taken out of PostgreSQL's (``box[2]``, the
+    postmaster). A new connection per poll cost it 4-16 ms a poll on our 2-core machine.
+    """
+
+    async def poll() -> list[float]:
+        conn = await asyncpg.connect(dsn)
+        try:
+            backend = psutil.Process(await conn.fetchval("SELECT pg_backend_pid()"))
+            last, last_change = -1, time.monotonic()
+            while True:
+                stored = await _count_rows(conn, tables)
+                if stored >= expected:
+                    break
+                if stored != last:
+                    last, last_change = stored, time.monotonic()
+                elif time.monotonic() - last_change > stall:
+                    break
+                await asyncio.sleep(0.2)
+            used = _cpu_used(box, cpu_before)
+            own = backend.cpu_times()
+            used[2] -= own.user + own.system
+            return used
+        finally:
+            await conn.close()
+
+    return asyncio.run(poll())
 
 
 def report(figures: Figures, title: str, who: str = "ingester", unit: str = "rows") -> str:
@@ -551,6 +625,16 @@ def report(figures: Figures, title: str, who: str = "ingester", unit: str = "row
             + ("row written)" if unit == "rows" else "received)"),
             f"  {who + ' peak RSS':<20} {figures.peak_rss_mb:>10,.1f} MB",
             f"  {who + ' CPU':<20} {figures.cpu_us_per_event:>10,.1f} µs/event",
+            f"  broker CPU           {figures.broker_cpu_us_per_event:>10,.1f} µs/event "
+            "(mosquitto)",
+            f"  PostgreSQL CPU       {figures.postgres_cpu_us_per_event:>10,.1f} µs/event "
+            + (
+                "(postmaster and all its backends)"
+                if unit == "rows"
+                else "(idle server: no database in this run)"
+            ),
+            f"  whole box CPU        {figures.box_cpu_us_per_event:>10,.1f} µs/event "
+            f"({who} + broker + PostgreSQL; publishers not counted)",
             f"  lost                 {figures.lost:>10,}",
             f"  duplicated           {figures.duplicated:>10,}",
         ]
@@ -652,6 +736,16 @@ def run_compare(
     print("ours / theirs")
     print(f"  rows/s               {ratio(ours.rows_per_second, theirs.rows_per_second):>10}")
     print(f"  CPU µs/event         {ratio(ours.cpu_us_per_event, theirs.cpu_us_per_event):>10}")
+    print(
+        f"  broker CPU µs/event  "
+        f"{ratio(ours.broker_cpu_us_per_event, theirs.broker_cpu_us_per_event):>10}"
+    )
+    print(
+        f"  PostgreSQL CPU       "
+        f"{ratio(ours.postgres_cpu_us_per_event, theirs.postgres_cpu_us_per_event):>10}"
+    )
+    box = ratio(ours.box_cpu_us_per_event, theirs.box_cpu_us_per_event)
+    print(f"  whole box CPU        {box:>10}")
     print(f"  peak RSS             {ratio(ours.peak_rss_mb, theirs.peak_rss_mb):>10}")
     if ceiling is not None:
         top = ceiling.rows_per_second

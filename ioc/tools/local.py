@@ -195,6 +195,12 @@ class LocalPostgres:
     def dsn(self) -> str:
         return self.dsn_for("ioc")
 
+    @property
+    def pid(self) -> int | None:
+        """The running postmaster's pid (its backends are its children), None when stopped."""
+        left = postgres_leftover(self.data_dir)
+        return left.pid if left is not None else None
+
     def dsn_for(self, database: str, user: str = "postgres") -> str:
         return f"postgresql://{user}@127.0.0.1:{self.port}/{database}"
 
