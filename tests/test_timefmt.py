@@ -53,3 +53,29 @@ def test_dash_h_is_help_everywhere(args):
 def test_bench_help_names_the_percentiles_the_readme_names():
     result = CliRunner().invoke(main, ["bench", "-h"])
     assert "p50/p95/p99" in " ".join(result.output.split())
+
+
+@pytest.mark.db
+def test_dead_letters_prints_each_rows_time_with_its_zone(database):
+    import asyncio
+
+    import asyncpg
+
+    async def insert() -> None:
+        conn = await asyncpg.connect(database)
+        try:
+            await conn.execute(
+                "INSERT INTO dead_letters (received_at, topic, payload, reason, detail) "
+                "VALUES ($1, 'ioc/v1/binh-duong/dossiers/di-an', 'x', 'not_json', 'not JSON')",
+                MOMENT,
+            )
+        finally:
+            await conn.close()
+
+    asyncio.run(insert())
+    result = CliRunner().invoke(main, ["dead-letters"], env={"IOC_DATABASE_URL": database})
+    assert result.exit_code == 0, result.output
+    row = "2026-12-01 19:30:05 +07 not_json       ioc/v1/binh-duong/dossiers/di-an"
+    assert row in result.output
+    result = CliRunner().invoke(main, ["--utc", "dead-letters"], env={"IOC_DATABASE_URL": database})
+    assert "2026-12-01 12:30:05 UTC not_json" in result.output
