@@ -1,41 +1,87 @@
 """What ``Store.write`` costs per event, on pre-decoded events (no broker, no decoding).
 
     .venv/bin/python scripts/bench_store_write.py [--events 60000] [--batch 500] [--rounds 3]
+        [--backend postgresql|timescaledb] [--statements] [--redeliver FRACTION]
+        [--without-index NAME ...]
 
 Starts a durable local PostgreSQL in a temporary directory, migrates a fresh database per
 round, and writes the simulated events of three provinces in batches over one connection, as
-one ingester writer does. Prints events/s and microseconds per event for each round (wall
-time, commits included). Used for the cost of the event_ids claim (README, Delivery
-guarantees); it runs against any version of ``ioc.ingest.store``.
+one ingester writer does. Prints for each round: events/s and microseconds per event of wall
+time (commits included), the CPU per event of PostgreSQL (the postmaster and all its
+backends) and of this process (the store's side: building rows, asyncpg's encoding). With
+``--statements`` the server preloads pg_stat_statements and the round's statements are listed
+with their execution time per event: where PostgreSQL's microseconds go. ``--redeliver`` writes
+that fraction of the events a second time (in later batches), as a broker's redelivery does.
+``--without-index`` drops an index after migrating: what that index costs each write (the
+index audit in BENCHMARKS.md). It runs against any version of ``ioc.ingest.store``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import statistics
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
+
 from ioc.ingest.store import Store
 from ioc.storage.migrations import migrate
+from ioc.tools.bench import tree_cpu_seconds
 from ioc.tools.local import LocalPostgres
 from simulators.engine import Simulation
 from simulators.profiles import PROFILES
 
+STATEMENTS = """
+    SELECT calls, total_exec_time, rows, regexp_replace(query, '\\s+', ' ', 'g')
+    FROM pg_stat_statements
+    WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND query NOT ILIKE '%pg_stat_statements%'
+    ORDER BY total_exec_time DESC LIMIT $1
+"""
 
-async def one_round(dsn: str, events: list, batch: int) -> float:
-    await migrate(dsn)
+
+async def one_round(
+    dsn: str,
+    batches: list[list],
+    postmaster: int,
+    statements: bool,
+    timescaledb: str,
+    without: list[str],
+) -> tuple[float, float, float, list]:
+    await migrate(dsn, timescaledb=timescaledb)
+    if without:
+        conn = await asyncpg.connect(dsn)
+        for index in without:
+            await conn.execute(f'DROP INDEX "{index}"')
+        await conn.close()
+    if statements:
+        conn = await asyncpg.connect(dsn)
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        await conn.execute("SELECT pg_stat_statements_reset()")
+        await conn.close()
     store = Store(dsn)
     try:
+        await store.ping()  # connected (and its temporary tables made) before the clock starts
+        pg_before, own_before = tree_cpu_seconds(postmaster), time.process_time()
         began = time.perf_counter()
-        for start in range(0, len(events), batch):
-            await store.write(events[start : start + batch], [])
-        return time.perf_counter() - began
+        for batch in batches:
+            await store.write(batch, [])
+        took = time.perf_counter() - began
+        pg_cpu = tree_cpu_seconds(postmaster) - pg_before
+        own_cpu = time.process_time() - own_before
     finally:
         await store.close()
+    top: list = []
+    if statements:
+        conn = await asyncpg.connect(dsn)
+        top = await conn.fetch(STATEMENTS, 12)
+        await conn.close()
+    return took, pg_cpu, own_cpu, top
 
 
 def main() -> None:
@@ -43,6 +89,10 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=60_000)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--backend", choices=("postgresql", "timescaledb"), default="postgresql")
+    parser.add_argument("--statements", action="store_true")
+    parser.add_argument("--redeliver", type=float, default=0.0)
+    parser.add_argument("--without-index", action="append", default=[])
     args = parser.parse_args()
     start = datetime(2026, 11, 1, tzinfo=UTC)
     sim = Simulation(list(PROFILES.values()), seed=3, start=start)
@@ -51,18 +101,45 @@ def main() -> None:
         events.append(event)
         if len(events) == args.events:
             break
-    with tempfile.TemporaryDirectory() as tmp, LocalPostgres(Path(tmp) / "pg") as server:
+    stream = list(events)
+    if args.redeliver:
+        chooser = random.Random(7)
+        again = [e for e in events if chooser.random() < args.redeliver]
+        for offset, event in enumerate(again):  # each a few batches after its first time
+            stream.insert(min(len(stream), events.index(event) + 3 * args.batch + offset), event)
+    batches = [stream[i : i + args.batch] for i in range(0, len(stream), args.batch)]
+    mode = "on" if args.backend == "timescaledb" else "off"
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        LocalPostgres(
+            Path(tmp) / "pg",
+            timescaledb=args.backend == "timescaledb",
+            preload=("pg_stat_statements",) if args.statements else (),
+        ) as server,
+    ):
         seconds = []
         for number in range(args.rounds):
             dsn = server.create_database(f"bench_{number}")
-            took = asyncio.run(one_round(dsn, events, args.batch))
+            postmaster = server.pid
+            assert postmaster is not None
+            took, pg_cpu, own_cpu, top = asyncio.run(
+                one_round(dsn, batches, postmaster, args.statements, mode, args.without_index)
+            )
             seconds.append(took)
-            print(f"round {number + 1}: {len(events):,} events in {took:.2f} s, "
-                  f"{len(events) / took:,.0f} events/s, {took / len(events) * 1e6:.1f} µs/event")
+            n = len(stream)
+            print(
+                f"round {number + 1}: {n:,} writes ({len(events):,} events) in {took:.2f} s, "
+                f"{n / took:,.0f}/s, {took / n * 1e6:.1f} µs/event wall, PostgreSQL CPU "
+                f"{pg_cpu / n * 1e6:.1f} µs/event, store (this process) CPU "
+                f"{own_cpu / n * 1e6:.1f} µs/event"
+            )
+            for calls, total_ms, rows, query in top:
+                print(f"    {total_ms * 1000 / n:7.2f} µs/event {calls:6d} calls {rows:8d} rows"
+                      f"  {query[:150]}")
     best = min(seconds)
-    print(f"best of {args.rounds}: {len(events) / best:,.0f} events/s, "
-          f"{best / len(events) * 1e6:.1f} µs/event (median "
-          f"{statistics.median(seconds) / len(events) * 1e6:.1f} µs/event)")
+    n = len(stream)
+    print(f"best of {args.rounds}: {n / best:,.0f}/s, {best / n * 1e6:.1f} µs/event (median "
+          f"{statistics.median(seconds) / n * 1e6:.1f} µs/event)")
 
 
 if __name__ == "__main__":

@@ -121,20 +121,57 @@ async def test_two_writers_with_the_same_ids_store_each_once(database, db):
     assert sum(r.dead_lettered for r in results) == 0
 
 
-async def test_the_migration_computes_the_digests_the_store_does(database, db):
-    """0006 computed the ids of the events stored before it: an event stored before the
-    migration must be a duplicate after it, not a conflict. Rows stored through the store,
-    their ids forgotten and computed again by the migration's own statement, must match."""
-    await write(database, [payment() for _ in range(20)], [dossier() for _ in range(5)],
-                [incident() for _ in range(5)])
-    claimed = dict(await db.fetch("SELECT event_id, digest FROM event_ids"))
+async def test_events_stored_before_the_migration_stay_duplicates(database, db):
+    """0006 claimed the ids of the events stored before it with its own statement: those
+    events, redelivered, are duplicates (compared with their stored rows, column by column),
+    and one value changed under a stored id is a conflict."""
+    events = [payment() for _ in range(20)] + [dossier() for _ in range(5)]
+    events += [incident() for _ in range(5)]
+    await write(database, events)
     migration = (MIGRATIONS_DIR / "0006_exactly_once.sql").read_text()
-    backfill = migration[migration.index("SET LOCAL timezone"):migration.index("GRANT ")]
-    async with db.transaction():
+    backfill = migration[migration.index("DO $$"):migration.index("GRANT ")]
+    await db.execute("ALTER TABLE event_ids ADD COLUMN digest uuid")  # dropped by 0010
+    try:
         await db.execute("DELETE FROM event_ids")
         await db.execute(backfill)
-        assert dict(await db.fetch("SELECT event_id, digest FROM event_ids")) == claimed
-    assert len(claimed) == 30
+    finally:
+        await db.execute("ALTER TABLE event_ids DROP COLUMN digest")
+    assert await count_rows(db, "event_ids") == 30
+    changed = moved(events[0], amount_vnd=events[0].amount_vnd + 1)
+    (again,) = await write(database, [*events, changed])
+    assert (again.stored, again.duplicates, again.dead_lettered) == (0, 30, 1)
+    assert "differs from it" in again.rejected[0].detail
+
+
+async def test_every_column_is_compared(database, db):
+    """A redelivered event differing in any one column (the optional ones too, null against
+    a value) is a conflict, never a duplicate."""
+    stored = [payment(), dossier(), incident()]
+    await write(database, stored)
+    variants = [
+        moved(stored[0], gateway=stored[0].gateway + "-other"),
+        moved(stored[0], error_code="E01"),
+        moved(stored[1], fee_paid_online=not stored[1].fee_paid_online),
+        moved(stored[2], latitude=stored[2].latitude + 1e-9),
+        moved(stored[2], satisfaction=4 if stored[2].satisfaction != 4 else 5),
+    ]
+    for variant in variants:
+        (result,) = await write(database, [variant])
+        assert (result.stored, result.duplicates, result.dead_lettered) == (0, 0, 1), variant
+    (same,) = await write(database, stored)
+    assert (same.stored, same.duplicates, same.dead_lettered) == (0, 3, 0)
+
+
+async def test_an_id_whose_row_has_expired_is_a_duplicate(database, db):
+    """The row is gone (retention dropped it) but not yet its id: the event cannot be compared
+    and is not stored again (it was stored once)."""
+    event = payment()
+    await write(database, [event])
+    await db.execute("DELETE FROM payment_events")
+    (again,) = await write(database, [event, moved(event, occurred_at=event.occurred_at
+                                                  + timedelta(seconds=1))])
+    assert (again.stored, again.duplicates, again.dead_lettered) == (0, 1, 1)
+    assert await count_rows(db, "payment_events") == 0
 
 
 @pytest.mark.broker
@@ -159,19 +196,3 @@ async def _count(db: asyncpg.Connection, table: str, expected: int) -> bool:
 
 async def _stats(ingester, duplicates: int) -> bool:
     return ingester.stats.duplicates == duplicates
-
-
-async def test_new_columns_keep_old_events_duplicates(database, db):
-    """0008 added columns to the event tables, which changes every digest: it computes those of
-    the events stored before again, so that they stay duplicates when redelivered. Digests
-    spoilt, then computed by 0008's own statement, must be the store's."""
-    await write(database, [payment() for _ in range(20)], [dossier() for _ in range(5)], [])
-    claimed = dict(await db.fetch("SELECT event_id, digest FROM event_ids"))
-    migration = (MIGRATIONS_DIR / "0008_province_realism.sql").read_text()
-    start = migration.index("SET LOCAL timezone")
-    recompute = migration[start:migration.index("$$;", start) + 3]
-    async with db.transaction():
-        await db.execute("UPDATE event_ids SET digest = gen_random_uuid()")
-        await db.execute(recompute)
-        assert dict(await db.fetch("SELECT event_id, digest FROM event_ids")) == claimed
-    assert len(claimed) == 25

@@ -36,7 +36,7 @@ async def test_the_ingester_role_can_store_a_batch_and_cannot_drop_tables(databa
             "TRUNCATE dossier_events",
             "DELETE FROM dead_letters",
             "DELETE FROM event_ids",
-            "UPDATE event_ids SET digest = gen_random_uuid()",
+            "UPDATE event_ids SET feed = 'payment'",
             "CREATE TABLE sneaky (x int)",
             "ALTER TABLE dossiers ADD COLUMN x int",
         ):

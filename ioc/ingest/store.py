@@ -126,47 +126,73 @@ def _temp_table(model: type[Event]) -> str:
     return f"ingest_{model.table}"
 
 
-def digest_sql(model: type[Event], alias: str = "t") -> str:
-    """The digest of an event row of ``model``'s table (or of its staging table): its
-    values as PostgreSQL writes them, as db/migrations/0006_exactly_once.sql computes it for
-    the rows stored before it."""
-    columns = ", ".join(f"{alias}.{name}" for name in model.columns())
-    return f"md5('{model.feed.value}:' || ROW({columns})::text)::uuid"
+CLAIM_SQL = """
+    INSERT INTO event_ids (event_id, feed, occurred_at)
+    SELECT DISTINCT ON (event_id) event_id, feed, occurred_at
+    FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::integer[])
+        AS staged (event_id, feed, occurred_at, batch_index)
+    ORDER BY event_id, batch_index
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING event_id
+"""
+"""Claim the batch's ids, every feed in one statement in ``event_id`` order (so that two
+writers holding the same redelivered ids take their locks in the same order); an id seen
+twice in the batch is claimed by its first occurrence. Returns the ids claimed now."""
 
 
-def _claim_sql(models: Sequence[type[Event]]) -> str:
-    """Claim the batch's ids, every feed in one statement in ``event_id`` order (so that two
-    writers holding the same redelivered ids take their locks in the same order); an id seen
-    twice in the batch is claimed by its first occurrence. Returns the ids claimed now."""
-    staged = " UNION ALL ".join(
-        f"SELECT event_id, '{m.feed.value}' AS feed, occurred_at, batch_index, "
-        f"{digest_sql(m)} AS digest FROM {_temp_table(m)} t"
-        for m in models
-    )
+def _column_types_sql(models: Sequence[type[Event]]) -> str:
+    names = ", ".join(f"'{m.table}'" for m in models)
     return f"""
-        INSERT INTO event_ids (event_id, feed, occurred_at, digest)
-        SELECT DISTINCT ON (event_id) event_id, feed, occurred_at, digest
-        FROM ({staged}) AS staged
-        ORDER BY event_id, batch_index
-        ON CONFLICT (event_id) DO NOTHING
-        RETURNING event_id
+        SELECT c.relname, a.attname, format_type(a.atttypid, NULL)
+        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+        WHERE c.relname IN ({names}) AND c.relnamespace = current_schema()::regnamespace
+          AND a.attnum > 0 AND NOT a.attisdropped
     """
+
+
+def _insert_sql(model: type[Event], types: dict[str, str]) -> str:
+    """Store a feed's new events and fold them into its current state, in one statement whose
+    rows arrive as one array per column (``unnest``): no staging table, and the values are
+    sent once for both. Returns how many event rows were inserted."""
+    columns = model.columns()
+    arrays = ", ".join(f"${n}::{types[name]}[]" for n, name in enumerate(columns, 1))
+    listed = ", ".join(columns)
+    sql = f"""
+        WITH staged AS (
+            SELECT * FROM unnest({arrays}) AS staged ({listed})
+        ), stored AS (
+            INSERT INTO {model.table} ({listed})
+            SELECT {listed} FROM staged ORDER BY event_id, occurred_at
+            ON CONFLICT DO NOTHING
+            RETURNING 1
+        )"""
+    state = STATE_TABLES.get(model)
+    if state is not None:
+        sql += f", folded AS ({state.upsert_sql(model, 'staged')})"
+    return sql + " SELECT count(*) FROM stored"
 
 
 def _classify_sql(models: Sequence[type[Event]]) -> str:
-    """For the staged rows at the given batch positions (ids claimed before, or a second
-    occurrence in the batch): is each the event already claimed (a duplicate), and if not,
-    what was claimed. A statement of its own, so that it sees ids another writer committed
-    while the claim waited for them."""
-    staged = " UNION ALL ".join(
-        f"SELECT batch_index, event_id, {digest_sql(m)} AS digest "
-        f"FROM {_temp_table(m)} t WHERE batch_index = ANY($1::integer[])"
-        for m in models
-    )
-    return f"""
-        SELECT s.batch_index, s.digest = e.digest AS same, e.feed, e.occurred_at
-        FROM ({staged}) AS s JOIN event_ids e USING (event_id)
-    """
+    """For the staged rows (ids claimed before, or a second occurrence in the batch): is each
+    the event stored already under its id (a duplicate: same feed, same ``occurred_at``, the
+    same values in every column), and if not, what was claimed. Run after the batch's own
+    rows are inserted and in a statement of its own, so that it sees those and the ids another
+    writer committed while the claim waited for them. An id whose row is gone (expired by
+    retention before its id was forgotten) cannot be compared and counts as a duplicate."""
+    parts = []
+    for m in models:
+        columns = [c for c in m.columns() if c not in ("event_id", "occurred_at")]
+        stored = ", ".join(f"t.{c}" for c in columns)
+        staged = ", ".join(f"s.{c}" for c in columns)
+        parts.append(f"""
+            SELECT s.batch_index, e.feed, e.occurred_at,
+                e.feed = '{m.feed.value}' AND e.occurred_at = s.occurred_at AND NOT EXISTS (
+                    SELECT 1 FROM {m.table} t
+                    WHERE t.event_id = s.event_id AND t.occurred_at = s.occurred_at
+                      AND ({stored}) IS DISTINCT FROM ({staged})
+                ) AS same
+            FROM {_temp_table(m)} s JOIN event_ids e USING (event_id)""")
+    return " UNION ALL ".join(parts)
 
 
 @dataclass
@@ -215,23 +241,7 @@ class Store:
         self._idle: list[asyncpg.Connection] = []
         self._busy = 0
         self._slots: asyncio.Semaphore | None = None
-        self._insert_sql = {
-            model: (
-                f"INSERT INTO {model.table} ({', '.join(model.columns())}) "
-                f"SELECT {', '.join(model.columns())} FROM {_temp_table(model)} "
-                f"ORDER BY event_id, occurred_at ON CONFLICT DO NOTHING"
-            )
-            for model in EVENT_TYPES.values()
-        }
-        self._drop_sql = {
-            model: f"DELETE FROM {_temp_table(model)} WHERE batch_index = ANY($1::integer[])"
-            for model in EVENT_TYPES.values()
-        }
-        self._upsert_sql = {
-            model: state.upsert_sql(model, _temp_table(model))
-            for model, state in STATE_TABLES.items()
-        }
-        self._claim_sql: dict[tuple[type[Event], ...], str] = {}
+        self._insert_sql: dict[type[Event], str] = {}  # from the tables' types, once
         self._classify_sql: dict[tuple[type[Event], ...], str] = {}
 
     @property
@@ -296,6 +306,8 @@ class Store:
                     f"(LIKE {model.table} INCLUDING DEFAULTS, batch_index integer NOT NULL) "
                     "ON COMMIT DELETE ROWS"
                 )
+            if not self._insert_sql:
+                self._insert_sql = await self._statements(conn)
         except asyncpg.UndefinedTableError as exc:
             await conn.close()
             raise SchemaMissing("the event tables do not exist: run `ioc db migrate`") from exc
@@ -303,6 +315,15 @@ class Store:
             conn.terminate()
             raise
         return conn
+
+    @staticmethod
+    async def _statements(conn: asyncpg.Connection) -> dict[type[Event], str]:
+        """Each feed's insert statement, its arrays typed as the table's columns are."""
+        models = list(EVENT_TYPES.values())
+        types: dict[str, dict[str, str]] = defaultdict(dict)
+        for table, column, type_name in await conn.fetch(_column_types_sql(models)):
+            types[table][column] = type_name
+        return {model: _insert_sql(model, types[model.table]) for model in models}
 
     async def close(self) -> None:
         """Close the idle connections (call when no write is running)."""
@@ -394,12 +415,6 @@ class Store:
     async def _write_once(
         self, events: Sequence[Event], dead_letters: Sequence[DeadLetter]
     ) -> WriteResult:
-        by_model: dict[type[Event], list[tuple]] = defaultdict(list)
-        first: dict[object, int] = {}  # event_id -> its first position in the batch
-        for index, event in enumerate(events):
-            by_model[type(event)].append((*event.row(), index))
-            first.setdefault(event.event_id, index)
-        models = [model for model in EVENT_TYPES.values() if model in by_model]
         result = WriteResult()
         conflicts: list[DeadLetter] = []
         async with self._connection() as conn, conn.transaction():
@@ -407,30 +422,22 @@ class Store:
             # statement), then the tables in a fixed order with their rows in key order (the
             # inserts ORDER BY the primary key, the state upserts by their key). Two batches
             # written at once, even holding the same redelivered events, cannot deadlock.
-            for model in models:
-                await conn.copy_records_to_table(
-                    _temp_table(model),
-                    records=by_model[model],
-                    columns=(*model.columns(), "batch_index"),
-                )
-            if models:
-                claimed = {row[0] for row in await conn.fetch(self._claim(models))}
-                others = [
-                    index
-                    for index, event in enumerate(events)
-                    if first[event.event_id] != index or event.event_id not in claimed
-                ]
+            if events:
+                others = await self._claim(conn, events)
+                new: dict[type[Event], list[tuple]] = defaultdict(list)
+                for index, event in enumerate(events):
+                    if index not in others:
+                        new[type(event)].append(event.row())
+                for model in EVENT_TYPES.values():
+                    rows = new.get(model)
+                    if rows:
+                        columns = zip(*rows, strict=True)
+                        stored = await conn.fetchval(self._insert_sql[model], *columns)
+                        result.stored += stored
+                        # a claimed id whose row is there already (stored twice before 0006)
+                        result.duplicates += len(rows) - stored
                 if others:
-                    conflicts = await self._set_aside(conn, events, models, others, result)
-                staged = len(events) - len(others)
-            for model in models:
-                status = await conn.execute(self._insert_sql[model])
-                result.stored += int(status.rsplit(" ", 1)[-1])
-                if model in self._upsert_sql:
-                    await conn.execute(self._upsert_sql[model])
-            if models:
-                # a claimed id whose row is there already (stored twice before 0006): once
-                result.duplicates += staged - result.stored
+                    conflicts = await self._set_aside(conn, events, sorted(others), result)
             letters = [*dead_letters, *conflicts]
             if letters:
                 await conn.copy_records_to_table(
@@ -451,29 +458,56 @@ class Store:
         result.rejected += conflicts
         return result
 
-    def _claim(self, models: Sequence[type[Event]]) -> str:
-        key = tuple(models)
-        sql = self._claim_sql.get(key)
-        if sql is None:
-            sql = self._claim_sql[key] = _claim_sql(models)
-            self._classify_sql[key] = _classify_sql(models)
-        return sql
+    @staticmethod
+    async def _claim(conn: asyncpg.Connection, events: Sequence[Event]) -> set[int]:
+        """Claim the batch's ids; returns the positions of the events not claimed now (ids
+        claimed before, or seen earlier in the batch)."""
+        claimed = {
+            row[0]
+            for row in await conn.fetch(
+                CLAIM_SQL,
+                [e.event_id for e in events],
+                [e.feed.value for e in events],
+                [e.occurred_at for e in events],
+                range(len(events)),
+            )
+        }
+        others: set[int] = set()
+        seen: set[object] = set()
+        for index, event in enumerate(events):
+            if event.event_id in seen or event.event_id not in claimed:
+                others.add(index)
+            seen.add(event.event_id)
+        return others
 
     async def _set_aside(
         self,
         conn: asyncpg.Connection,
         events: Sequence[Event],
-        models: Sequence[type[Event]],
         positions: list[int],
         result: WriteResult,
     ) -> list[DeadLetter]:
-        """Take the events at ``positions`` (ids claimed already) out of the staged rows:
-        a duplicate is counted, a different event under a claimed id becomes a dead letter."""
+        """The events at ``positions`` (ids claimed already) were not stored: a duplicate is
+        counted, a different event under a claimed id becomes a dead letter. They are staged
+        in the connection's temporary tables (rarely: redeliveries and conflicts), whose
+        columns are the event tables' own, for the comparison with the stored rows."""
+        by_model: dict[type[Event], list[tuple]] = defaultdict(list)
+        for index in positions:
+            event = events[index]
+            by_model[type(event)].append((*event.row(), index))
+        models = tuple(model for model in EVENT_TYPES.values() if model in by_model)
+        for model in models:
+            await conn.copy_records_to_table(
+                _temp_table(model),
+                records=by_model[model],
+                columns=(*model.columns(), "batch_index"),
+            )
+        sql = self._classify_sql.get(models)
+        if sql is None:
+            sql = self._classify_sql[models] = _classify_sql(models)
         conflicts = []
         now = self._clock()
-        for index, same, feed, stored_at in await conn.fetch(
-            self._classify_sql[tuple(models)], positions
-        ):
+        for index, feed, stored_at, same in await conn.fetch(sql):
             if same:
                 result.duplicates += 1
                 continue
@@ -491,7 +525,4 @@ class Store:
                     received_at=now,
                 )
             )
-        for model in models:
-            await conn.execute(self._drop_sql[model], positions)
         return conflicts
-

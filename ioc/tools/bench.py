@@ -321,7 +321,7 @@ def measure(
                 if broker.process is None or postmaster is None:
                     raise RuntimeError("the broker or PostgreSQL stopped before the run")
                 box = [ingester.pid, broker.process.pid, postmaster]
-                cpu_before = [_cpu_seconds(pid) for pid in box]
+                cpu_before = [tree_cpu_seconds(pid) for pid in box]
                 ctx = mp.get_context("spawn")
                 barrier = ctx.Barrier(publishers + 1)
                 results: mp.Queue = ctx.Queue()
@@ -521,7 +521,7 @@ def _wait_table(dsn: str, table: str, process: subprocess.Popen, timeout: float 
     raise RuntimeError("mq-bridge did not create its table")
 
 
-def _cpu_seconds(pid: int) -> float:
+def tree_cpu_seconds(pid: int) -> float:
     """CPU seconds (user + system) of ``pid``, its live descendants and the children it reaped.
 
     The reaped part is what makes this right for PostgreSQL: a backend that exits during the
@@ -545,7 +545,7 @@ def _cpu_used(pids: list[int], before: list[float]) -> list[float]:
     used: list[float] = []
     for pid, start in zip(pids, before, strict=True):
         try:
-            used.append(_cpu_seconds(pid) - start)
+            used.append(tree_cpu_seconds(pid) - start)
         except psutil.NoSuchProcess:
             used.append(float("nan"))
     return used

@@ -24,6 +24,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from ioc.leftovers import (
@@ -159,7 +160,8 @@ class LocalPostgres:
     ``timescaledb``: a server with the TimescaleDB extension installed, started with it
     preloaded (LocalServiceError when this machine has none). ``background_workers``: its
     timescaledb.max_background_workers (each database with the extension keeps one scheduler
-    worker, and each running job one more).
+    worker, and each running job one more). ``preload``: more libraries to preload (the
+    benchmarks' ``pg_stat_statements``).
     """
 
     def __init__(
@@ -170,8 +172,10 @@ class LocalPostgres:
         durable: bool = True,
         timescaledb: bool = False,
         background_workers: int = TIMESCALEDB_WORKERS,
+        preload: Sequence[str] = (),
     ) -> None:
         self.data_dir = Path(data_dir)
+        self.preload = tuple(preload)
         self.port = port or free_port()
         self.durable = durable
         self.timescaledb = timescaledb
@@ -266,10 +270,12 @@ class LocalPostgres:
         ]
         if not self.durable:  # tests: no crash safety needed, and much faster
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+        libraries = [*(["timescaledb"] if self.timescaledb else []), *self.preload]
+        if libraries:
+            options.append(f"-c shared_preload_libraries={','.join(libraries)}")
         if self.timescaledb:
             workers = self.background_workers
             options += [
-                "-c shared_preload_libraries=timescaledb",
                 "-c timescaledb.telemetry_level=off",
                 f"-c timescaledb.max_background_workers={workers}",
                 # the TimescaleDB workers, their launcher, PostgreSQL's 8 parallel workers
