@@ -126,40 +126,32 @@ def _temp_table(model: type[Event]) -> str:
     return f"ingest_{model.table}"
 
 
-CLAIM_SQL = """
-    INSERT INTO event_ids (event_id, feed, occurred_at)
-    SELECT DISTINCT ON (event_id) event_id, feed, occurred_at
-    FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::integer[])
-        AS staged (event_id, feed, occurred_at, batch_index)
-    ORDER BY event_id, batch_index
-    ON CONFLICT (event_id) DO NOTHING
-    RETURNING event_id
-"""
-"""Claim the batch's ids, every feed in one statement in ``event_id`` order (so that two
-writers holding the same redelivered ids take their locks in the same order); an id seen
-twice in the batch is claimed by its first occurrence. Returns the ids claimed now."""
-
-
-def _column_types_sql(models: Sequence[type[Event]]) -> str:
-    names = ", ".join(f"'{m.table}'" for m in models)
+def _claim_sql(models: Sequence[type[Event]]) -> str:
+    """Claim the batch's ids, every feed in one statement in ``event_id`` order (so that two
+    writers holding the same redelivered ids take their locks in the same order); an id seen
+    twice in the batch is claimed by its first occurrence. Returns the ids claimed now."""
+    staged = " UNION ALL ".join(
+        f"SELECT event_id, '{m.feed.value}' AS feed, occurred_at, batch_index "
+        f"FROM {_temp_table(m)}"
+        for m in models
+    )
     return f"""
-        SELECT c.relname, a.attname, format_type(a.atttypid, NULL)
-        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-        WHERE c.relname IN ({names}) AND c.relnamespace = current_schema()::regnamespace
-          AND a.attnum > 0 AND NOT a.attisdropped
+        INSERT INTO event_ids (event_id, feed, occurred_at)
+        SELECT DISTINCT ON (event_id) event_id, feed, occurred_at
+        FROM ({staged}) AS staged
+        ORDER BY event_id, batch_index
+        ON CONFLICT (event_id) DO NOTHING
+        RETURNING event_id
     """
 
 
-def _insert_sql(model: type[Event], types: dict[str, str]) -> str:
-    """Store a feed's new events and fold them into its current state, in one statement whose
-    rows arrive as one array per column (``unnest``): no staging table, and the values are
-    sent once for both. Returns how many event rows were inserted."""
-    columns = model.columns()
-    arrays = ", ".join(f"${n}::{types[name]}[]" for n, name in enumerate(columns, 1))
-    listed = ", ".join(columns)
+def _insert_sql(model: type[Event]) -> str:
+    """Store a feed's new staged events (all but those at the positions ``$1``) and fold them
+    into its current state, in one statement. Returns how many event rows were inserted."""
+    listed = ", ".join(model.columns())
     sql = f"""
         WITH staged AS (
-            SELECT * FROM unnest({arrays}) AS staged ({listed})
+            SELECT * FROM {_temp_table(model)} WHERE batch_index <> ALL($1::integer[])
         ), stored AS (
             INSERT INTO {model.table} ({listed})
             SELECT {listed} FROM staged ORDER BY event_id, occurred_at
@@ -191,7 +183,8 @@ def _classify_sql(models: Sequence[type[Event]]) -> str:
                     WHERE t.event_id = s.event_id AND t.occurred_at = s.occurred_at
                       AND ({stored}) IS DISTINCT FROM ({staged})
                 ) AS same
-            FROM {_temp_table(m)} s JOIN event_ids e USING (event_id)""")
+            FROM {_temp_table(m)} s JOIN event_ids e USING (event_id)
+            WHERE s.batch_index = ANY($1::integer[])""")
     return " UNION ALL ".join(parts)
 
 
@@ -241,7 +234,8 @@ class Store:
         self._idle: list[asyncpg.Connection] = []
         self._busy = 0
         self._slots: asyncio.Semaphore | None = None
-        self._insert_sql: dict[type[Event], str] = {}  # from the tables' types, once
+        self._insert_sql = {model: _insert_sql(model) for model in EVENT_TYPES.values()}
+        self._claim_sql: dict[tuple[type[Event], ...], str] = {}
         self._classify_sql: dict[tuple[type[Event], ...], str] = {}
 
     @property
@@ -306,8 +300,6 @@ class Store:
                     f"(LIKE {model.table} INCLUDING DEFAULTS, batch_index integer NOT NULL) "
                     "ON COMMIT DELETE ROWS"
                 )
-            if not self._insert_sql:
-                self._insert_sql = await self._statements(conn)
         except asyncpg.UndefinedTableError as exc:
             await conn.close()
             raise SchemaMissing("the event tables do not exist: run `ioc db migrate`") from exc
@@ -315,15 +307,6 @@ class Store:
             conn.terminate()
             raise
         return conn
-
-    @staticmethod
-    async def _statements(conn: asyncpg.Connection) -> dict[type[Event], str]:
-        """Each feed's insert statement, its arrays typed as the table's columns are."""
-        models = list(EVENT_TYPES.values())
-        types: dict[str, dict[str, str]] = defaultdict(dict)
-        for table, column, type_name in await conn.fetch(_column_types_sql(models)):
-            types[table][column] = type_name
-        return {model: _insert_sql(model, types[model.table]) for model in models}
 
     async def close(self) -> None:
         """Close the idle connections (call when no write is running)."""
@@ -423,21 +406,27 @@ class Store:
             # inserts ORDER BY the primary key, the state upserts by their key). Two batches
             # written at once, even holding the same redelivered events, cannot deadlock.
             if events:
-                others = await self._claim(conn, events)
-                new: dict[type[Event], list[tuple]] = defaultdict(list)
+                by_model: dict[type[Event], list[tuple]] = defaultdict(list)
                 for index, event in enumerate(events):
-                    if index not in others:
-                        new[type(event)].append(event.row())
-                for model in EVENT_TYPES.values():
-                    rows = new.get(model)
-                    if rows:
-                        columns = zip(*rows, strict=True)
-                        stored = await conn.fetchval(self._insert_sql[model], *columns)
-                        result.stored += stored
-                        # a claimed id whose row is there already (stored twice before 0006)
-                        result.duplicates += len(rows) - stored
+                    by_model[type(event)].append((*event.row(), index))
+                models = tuple(model for model in EVENT_TYPES.values() if model in by_model)
+                for model in models:
+                    await conn.copy_records_to_table(
+                        _temp_table(model),
+                        records=by_model[model],
+                        columns=(*model.columns(), "batch_index"),
+                    )
+                others = await self._claim(conn, events, models)
+                for model in models:
+                    staged = len(by_model[model]) - sum(
+                        1 for index in others if type(events[index]) is model
+                    )
+                    stored = await conn.fetchval(self._insert_sql[model], others)
+                    result.stored += stored
+                    # a claimed id whose row is there already (stored twice before 0006)
+                    result.duplicates += staged - stored
                 if others:
-                    conflicts = await self._set_aside(conn, events, sorted(others), result)
+                    conflicts = await self._set_aside(conn, events, models, others, result)
             letters = [*dead_letters, *conflicts]
             if letters:
                 await conn.copy_records_to_table(
@@ -458,25 +447,20 @@ class Store:
         result.rejected += conflicts
         return result
 
-    @staticmethod
-    async def _claim(conn: asyncpg.Connection, events: Sequence[Event]) -> set[int]:
-        """Claim the batch's ids; returns the positions of the events not claimed now (ids
-        claimed before, or seen earlier in the batch)."""
-        claimed = {
-            row[0]
-            for row in await conn.fetch(
-                CLAIM_SQL,
-                [e.event_id for e in events],
-                [e.feed.value for e in events],
-                [e.occurred_at for e in events],
-                range(len(events)),
-            )
-        }
-        others: set[int] = set()
+    async def _claim(
+        self, conn: asyncpg.Connection, events: Sequence[Event], models: tuple[type[Event], ...]
+    ) -> list[int]:
+        """Claim the staged batch's ids; returns the positions of the events not claimed now
+        (ids claimed before, or seen earlier in the batch)."""
+        sql = self._claim_sql.get(models)
+        if sql is None:
+            sql = self._claim_sql[models] = _claim_sql(models)
+        claimed = {row[0] for row in await conn.fetch(sql)}
+        others: list[int] = []
         seen: set[object] = set()
         for index, event in enumerate(events):
             if event.event_id in seen or event.event_id not in claimed:
-                others.add(index)
+                others.append(index)
             seen.add(event.event_id)
         return others
 
@@ -484,30 +468,18 @@ class Store:
         self,
         conn: asyncpg.Connection,
         events: Sequence[Event],
+        models: tuple[type[Event], ...],
         positions: list[int],
         result: WriteResult,
     ) -> list[DeadLetter]:
-        """The events at ``positions`` (ids claimed already) were not stored: a duplicate is
-        counted, a different event under a claimed id becomes a dead letter. They are staged
-        in the connection's temporary tables (rarely: redeliveries and conflicts), whose
-        columns are the event tables' own, for the comparison with the stored rows."""
-        by_model: dict[type[Event], list[tuple]] = defaultdict(list)
-        for index in positions:
-            event = events[index]
-            by_model[type(event)].append((*event.row(), index))
-        models = tuple(model for model in EVENT_TYPES.values() if model in by_model)
-        for model in models:
-            await conn.copy_records_to_table(
-                _temp_table(model),
-                records=by_model[model],
-                columns=(*model.columns(), "batch_index"),
-            )
+        """The staged events at ``positions`` (ids claimed already) were not stored: a
+        duplicate is counted, a different event under a claimed id becomes a dead letter."""
         sql = self._classify_sql.get(models)
         if sql is None:
             sql = self._classify_sql[models] = _classify_sql(models)
         conflicts = []
         now = self._clock()
-        for index, feed, stored_at, same in await conn.fetch(sql):
+        for index, feed, stored_at, same in await conn.fetch(sql, positions):
             if same:
                 result.duplicates += 1
                 continue

@@ -148,6 +148,9 @@ class Figures:
     postgres_cpu_us_per_event: float
     """The PostgreSQL server's CPU (postmaster and every backend, reaped ones included) per
     stored event, over the consumer's interval; NaN when it was restarted (an outage run)."""
+    batches: tuple[int, float, float] | None = None
+    """``ioc ingest`` only: (batches committed, mean events per batch, mean ms to write and
+    commit one), from its /metrics: how full the batches ran and how long a commit took."""
 
     @property
     def rows_per_second(self) -> float:
@@ -307,6 +310,7 @@ def measure(
                     [sys.executable, "-m", "ioc.cli", "ingest", *ingest_args], env=env
                 )
             outage_thread: threading.Thread | None = None
+            batches = None
             try:
                 if consumer == "broker":
                     time.sleep(0.5)  # its SUBSCRIBE precedes the first publish
@@ -373,6 +377,8 @@ def measure(
                         dsn, len(items), stall, tables, box=box, cpu_before=cpu_before
                     )
                     watcher.running = False
+                    if consumer == "ioc":
+                        batches = _batches(metrics_port)
                     tally = asyncio.run(_collect(dsn, sent, tables))
                 if pg.pid != postmaster:  # restarted by the outage: its first life is gone
                     cpu_used[2] = float("nan")
@@ -398,7 +404,34 @@ def measure(
             cpu_us_per_event=cpu_used[0] / max(tally.received, 1) * 1e6,
             broker_cpu_us_per_event=cpu_used[1] / max(tally.received, 1) * 1e6,
             postgres_cpu_us_per_event=cpu_used[2] / max(tally.received, 1) * 1e6,
+            batches=batches,
         )
+
+
+def _batches(metrics_port: int) -> tuple[int, float, float] | None:
+    """(batches, mean events per batch, mean commit ms) from the ingester's /metrics."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as r:
+            text = r.read().decode()
+    except OSError:
+        return None
+    values = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in (
+            "ioc_ingest_batch_size_count",
+            "ioc_ingest_batch_size_sum",
+            "ioc_ingest_commit_seconds_sum",
+        ):
+            values[name] = float(value)
+    count = values.get("ioc_ingest_batch_size_count", 0.0)
+    if not count:
+        return None
+    return (
+        int(count),
+        values.get("ioc_ingest_batch_size_sum", 0.0) / count,
+        values.get("ioc_ingest_commit_seconds_sum", 0.0) / count * 1000,
+    )
 
 
 def _start_null_consumer(port: int, count: int, output: Path) -> subprocess.Popen[bytes]:
@@ -635,6 +668,15 @@ def report(figures: Figures, title: str, who: str = "ingester", unit: str = "row
             ),
             f"  whole box CPU        {figures.box_cpu_us_per_event:>10,.1f} µs/event "
             f"({who} + broker + PostgreSQL; publishers not counted)",
+            *(
+                [
+                    f"  batches              {figures.batches[0]:>10,} (mean "
+                    f"{figures.batches[1]:,.0f} events, {figures.batches[2]:,.1f} ms to write "
+                    "and commit)"
+                ]
+                if figures.batches
+                else []
+            ),
             f"  lost                 {figures.lost:>10,}",
             f"  duplicated           {figures.duplicated:>10,}",
         ]
