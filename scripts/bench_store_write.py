@@ -5,15 +5,16 @@
         [--without-index NAME ...]
 
 Starts a durable local PostgreSQL in a temporary directory, migrates a fresh database per
-round, and writes the simulated events of three provinces in batches over one connection, as
-one ingester writer does. Prints for each round: events/s and microseconds per event of wall
-time (commits included), the CPU per event of PostgreSQL (the postmaster and all its
-backends) and of this process (the store's side: building rows, asyncpg's encoding). With
-``--statements`` the server preloads pg_stat_statements and the round's statements are listed
-with their execution time per event: where PostgreSQL's microseconds go. ``--redeliver`` writes
-that fraction of the events a second time (in later batches), as a broker's redelivery does.
-``--without-index`` drops an index after migrating: what that index costs each write (the
-index audit in BENCHMARKS.md). It runs against any version of ``ioc.ingest.store``.
+round, and writes the events `ioc bench` publishes (three provinces) in batches over one
+connection, as one ingester writer does. Prints for each round: events/s and microseconds
+per event of wall time (commits included), the CPU per event of PostgreSQL (the postmaster
+and all its backends) and of this process (the store's side: building rows, asyncpg's
+encoding). With ``--statements`` the server preloads pg_stat_statements and the round's
+statements are listed with their execution time per event: where PostgreSQL's microseconds
+go. ``--redeliver`` writes that fraction of the events a second time (in later batches), as
+a broker's redelivery does. ``--without-index`` drops an index after migrating: what that
+index costs each write (the index audit in BENCHMARKS.md). It runs against any version of
+``ioc.ingest.store``.
 """
 
 from __future__ import annotations
@@ -24,17 +25,16 @@ import random
 import statistics
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 
 from ioc.ingest.store import Store
+from ioc.models import EVENT_TYPES
 from ioc.storage.migrations import migrate
-from ioc.tools.bench import tree_cpu_seconds
+from ioc.tools.bench import generate, tree_cpu_seconds
 from ioc.tools.local import LocalPostgres
-from simulators.engine import Simulation
-from simulators.profiles import PROFILES
+from ioc.topics import parse_feed_topic
 
 STATEMENTS = """
     SELECT calls, total_exec_time, rows, regexp_replace(query, '\\s+', ' ', 'g')
@@ -94,13 +94,11 @@ def main() -> None:
     parser.add_argument("--redeliver", type=float, default=0.0)
     parser.add_argument("--without-index", action="append", default=[])
     args = parser.parse_args()
-    start = datetime(2026, 11, 1, tzinfo=UTC)
-    sim = Simulation(list(PROFILES.values()), seed=3, start=start)
-    events = []
-    for event in sim.events_until(start + timedelta(days=30)):
-        events.append(event)
-        if len(events) == args.events:
-            break
+    # the events `ioc bench` publishes (the same mix of feeds), decoded
+    events = [
+        EVENT_TYPES[parse_feed_topic(topic).feed].model_validate_json(payload)
+        for topic, payload, _ in generate(args.events)
+    ]
     stream = list(events)
     if args.redeliver:
         chooser = random.Random(7)

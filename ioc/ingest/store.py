@@ -1,14 +1,19 @@
-"""The PostgreSQL/TimescaleDB side of ingestion: one batch, one transaction.
+"""The PostgreSQL/TimescaleDB side of ingestion: one batch, one statement.
 
-``Store.write`` COPYs each feed's events into a session-local temporary table, claims their
-ids in ``event_ids`` (keyed by ``event_id`` alone, on both backends: the event tables' keys
-must include ``occurred_at`` on TimescaleDB), inserts the newly claimed ones into the event
-tables, folds them into the current-state tables ``dossiers``, ``incidents`` and ``payments``
-(latest by ``occurred_at``, ties broken by lifecycle order, never by arrival), and stores the
-batch's dead letters, all in one transaction. An event whose id is already claimed is a
-duplicate when it is the same event (same digest of its values) and a dead letter
-(``conflicting_duplicate``, naming both ``occurred_at`` values) when it is not. Only after
-``write`` returns may the messages be acknowledged to the broker.
+``Store.write`` sends a batch as one statement (``BATCH_SQL``): each feed's events as one
+array of its event table's own row type, with their positions in the batch, and the batch's
+dead letters. In it, PostgreSQL claims the ids in ``event_ids`` (keyed by ``event_id`` alone,
+on both backends: the event tables' keys must include ``occurred_at`` on TimescaleDB), every
+claim before anything else, then inserts the newly claimed events into the event tables,
+folds them into the current-state tables ``dossiers``, ``incidents`` and ``payments`` (latest
+by ``occurred_at``, ties broken by lifecycle order, never by arrival) and stores the dead
+letters: one round trip and one transaction (the statement's own) per batch, no staging
+table. The rare event whose id was claimed already (a redelivery, or a second message under
+a stored id) is compared afterwards with the stored row, column by column: a duplicate when
+it is the same event, a dead letter (``conflicting_duplicate``, naming both ``occurred_at``
+values) when it is not, stored by a second statement. Both are idempotent, so a crash between
+them only means a redelivery. Only after ``write`` returns may the messages be acknowledged
+to the broker.
 
 Errors are classified at this boundary (as Telegraf's postgresql output does):
 
@@ -24,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
+import operator
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -122,69 +127,129 @@ STATE_TABLES: dict[type[Event], StateTable] = {
 DEAD_LETTER_COLUMNS = ("received_at", "topic", "payload", "reason", "detail")
 
 
-def _temp_table(model: type[Event]) -> str:
-    return f"ingest_{model.table}"
+_TABLE_COLUMNS_SQL = """
+    SELECT a.attname
+    FROM pg_attribute a
+    WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
+    ORDER BY a.attnum
+"""
+
+_BEFORE_0010_SQL = """
+    SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'event_ids'::regclass
+                   AND attname = 'digest' AND NOT attisdropped)
+"""
 
 
-def _claim_sql(models: Sequence[type[Event]]) -> str:
-    """Claim the batch's ids, every feed in one statement in ``event_id`` order (so that two
-    writers holding the same redelivered ids take their locks in the same order); an id seen
-    twice in the batch is claimed by its first occurrence. Returns the ids claimed now."""
-    staged = " UNION ALL ".join(
-        f"SELECT event_id, '{m.feed.value}' AS feed, occurred_at, batch_index "
-        f"FROM {_temp_table(m)}"
-        for m in models
+@dataclass(frozen=True)
+class _Layout:
+    """A feed's event table as the batch statement sends it: one array of the table's row
+    type, whose records have the table's columns in the table's order (columns added by later
+    migrations come after ``ingested_at``, which is sent null and takes its default)."""
+
+    model: type[Event]
+    table_columns: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.model.feed.value
+
+    def record_maker(self) -> Callable[[tuple], tuple]:
+        """Makes a record of the table's row type from ``Event.row()``."""
+        columns = self.model.columns()
+        pick = operator.itemgetter(
+            *(columns.index(c) if c in columns else len(columns) for c in self.table_columns)
+        )
+
+        def record(row: tuple) -> tuple:
+            return pick((*row, None))
+
+        return record
+
+    def staged_sql(self, rows: int, positions: int) -> str:
+        """The feed's rows of the batch, with their positions in it (``batch_index``)."""
+        return (
+            f"SELECT * FROM ROWS FROM (unnest(${rows}::{self.model.table}[]), "
+            f"unnest(${positions}::integer[])) AS s({', '.join(self.table_columns)}, batch_index)"
+        )
+
+
+def _batch_sql(layouts: Sequence[_Layout]) -> str:
+    """The statement that writes a batch (see the module docstring). Parameters: a row array
+    and a position array per feed, in ``layouts`` order, then the dead letters' columns as
+    arrays. Returns the events stored and the positions of the events claimed now.
+
+    Locks are taken in one order by every writer: every id first, in ``event_id`` order (the
+    claim is complete before ``new`` is read, through its array subquery), then each event
+    table in a fixed order with its rows in primary-key order, then each state table with its
+    rows in key order. Two batches written at once, even holding the same redelivered events,
+    cannot deadlock."""
+    parts = [f"staged_{x.name} AS ({x.staged_sql(2 * i + 1, 2 * i + 2)})"
+             for i, x in enumerate(layouts)]
+    ids = " UNION ALL ".join(
+        f"SELECT event_id, '{x.name}'::text AS feed, occurred_at, batch_index FROM staged_{x.name}"
+        for x in layouts
     )
-    return f"""
-        INSERT INTO event_ids (event_id, feed, occurred_at)
-        SELECT DISTINCT ON (event_id) event_id, feed, occurred_at
-        FROM ({staged}) AS staged
-        ORDER BY event_id, batch_index
-        ON CONFLICT (event_id) DO NOTHING
-        RETURNING event_id
-    """
-
-
-def _insert_sql(model: type[Event]) -> str:
-    """Store a feed's new staged events (all but those at the positions ``$1``) and fold them
-    into its current state, in one statement. Returns how many event rows were inserted."""
-    listed = ", ".join(model.columns())
-    sql = f"""
-        WITH staged AS (
-            SELECT * FROM {_temp_table(model)} WHERE batch_index <> ALL($1::integer[])
-        ), stored AS (
-            INSERT INTO {model.table} ({listed})
-            SELECT {listed} FROM staged ORDER BY event_id, occurred_at
+    parts.append(f"staged AS ({ids})")
+    parts.append("""claimed AS (
+            INSERT INTO event_ids (event_id, feed, occurred_at)
+            SELECT DISTINCT ON (event_id) event_id, feed, occurred_at FROM staged
+            ORDER BY event_id, batch_index
+            ON CONFLICT (event_id) DO NOTHING
+            RETURNING event_id)""")
+    parts.append("""new AS (
+            SELECT DISTINCT ON (event_id) event_id, batch_index FROM staged
+            WHERE event_id = ANY ((SELECT array_agg(event_id) FROM claimed)::uuid[])
+            ORDER BY event_id, batch_index)""")
+    counts = []
+    for x in layouts:
+        listed = ", ".join(x.model.columns())
+        parts.append(
+            f"new_{x.name} AS (SELECT s.* FROM staged_{x.name} s "
+            f"WHERE s.batch_index IN (SELECT batch_index FROM new))"
+        )
+        parts.append(f"""stored_{x.name} AS (
+            INSERT INTO {x.model.table} ({listed})
+            SELECT {listed} FROM new_{x.name} ORDER BY event_id, occurred_at
             ON CONFLICT DO NOTHING
-            RETURNING 1
-        )"""
-    state = STATE_TABLES.get(model)
-    if state is not None:
-        sql += f", folded AS ({state.upsert_sql(model, 'staged')})"
-    return sql + " SELECT count(*) FROM stored"
+            RETURNING 1)""")
+        counts.append(f"(SELECT count(*) FROM stored_{x.name})")
+    for x in layouts:
+        state = STATE_TABLES.get(x.model)
+        if state is not None:
+            parts.append(f"folded_{x.name} AS ({state.upsert_sql(x.model, f'new_{x.name}')})")
+    n = 2 * len(layouts)
+    columns = ", ".join(DEAD_LETTER_COLUMNS)
+    parts.append(f"""letters AS (
+            INSERT INTO dead_letters ({columns})
+            SELECT * FROM unnest(${n + 1}::timestamptz[], ${n + 2}::text[], ${n + 3}::bytea[],
+                                 ${n + 4}::text[], ${n + 5}::text[]))""")
+    return (
+        "WITH " + ",\n".join(parts)
+        + f"\nSELECT {' + '.join(counts)} AS stored, ARRAY(SELECT batch_index FROM new) AS new"
+    )
 
 
-def _classify_sql(models: Sequence[type[Event]]) -> str:
-    """For the staged rows (ids claimed before, or a second occurrence in the batch): is each
-    the event stored already under its id (a duplicate: same feed, same ``occurred_at``, the
-    same values in every column), and if not, what was claimed. Run after the batch's own
-    rows are inserted and in a statement of its own, so that it sees those and the ids another
-    writer committed while the claim waited for them. An id whose row is gone (expired by
-    retention before its id was forgotten) cannot be compared and counts as a duplicate."""
+def _classify_sql(layouts: Sequence[_Layout]) -> str:
+    """For events not claimed by their batch (ids claimed before, or seen earlier in the
+    batch), sent as the batch statement sends them: is each the event stored already under
+    its id (a duplicate: same feed, same ``occurred_at``, the same values in every column),
+    and if not, what was claimed. It runs after the batch statement has committed, so it sees
+    the batch's own rows and those of any writer whose claim the batch waited for. An id whose
+    row is gone (expired by retention before its id was forgotten) cannot be compared and
+    counts as a duplicate."""
     parts = []
-    for m in models:
-        columns = [c for c in m.columns() if c not in ("event_id", "occurred_at")]
-        stored = ", ".join(f"t.{c}" for c in columns)
-        staged = ", ".join(f"s.{c}" for c in columns)
+    for i, x in enumerate(layouts):
+        compared = [c for c in x.model.columns() if c not in ("event_id", "occurred_at")]
+        stored = ", ".join(f"t.{c}" for c in compared)
+        staged = ", ".join(f"s.{c}" for c in compared)
         parts.append(f"""
             SELECT s.batch_index, e.feed, e.occurred_at,
-                e.feed = '{m.feed.value}' AND e.occurred_at = s.occurred_at AND NOT EXISTS (
-                    SELECT 1 FROM {m.table} t
+                e.feed = '{x.name}' AND e.occurred_at = s.occurred_at AND NOT EXISTS (
+                    SELECT 1 FROM {x.model.table} t
                     WHERE t.event_id = s.event_id AND t.occurred_at = s.occurred_at
                       AND ({stored}) IS DISTINCT FROM ({staged})
                 ) AS same
-            FROM {_temp_table(m)} s JOIN event_ids e USING (event_id)
-            WHERE s.batch_index = ANY($1::integer[])""")
+            FROM ({x.staged_sql(2 * i + 1, 2 * i + 2)}) s JOIN event_ids e USING (event_id)""")
     return " UNION ALL ".join(parts)
 
 
@@ -212,9 +277,9 @@ class Store:
     """Writes batches over up to ``connections`` dedicated connections, reconnecting when lost.
 
     ``write`` may be awaited by several tasks at once: each takes an idle connection (or opens
-    one) and gives it back after its transaction. The ingester writes one batch per connection
-    concurrently so that PostgreSQL commits one batch while the next is being decoded and
-    copied (see ``Ingester``). Each connection has its own temporary tables.
+    one) and gives it back after its statement. The ingester writes one batch per connection
+    concurrently so that PostgreSQL commits one batch while the next is being decoded (see
+    ``Ingester``).
     """
 
     def __init__(
@@ -234,9 +299,11 @@ class Store:
         self._idle: list[asyncpg.Connection] = []
         self._busy = 0
         self._slots: asyncio.Semaphore | None = None
-        self._insert_sql = {model: _insert_sql(model) for model in EVENT_TYPES.values()}
-        self._claim_sql: dict[tuple[type[Event], ...], str] = {}
-        self._classify_sql: dict[tuple[type[Event], ...], str] = {}
+        # from the tables' columns, read at the first connection
+        self._layouts: tuple[_Layout, ...] = ()
+        self._records: dict[type[Event], tuple[int, Callable[[tuple], tuple]]] = {}
+        self._batch_sql = ""
+        self._classify_sql = ""
 
     @property
     def dsn(self) -> str:
@@ -283,30 +350,50 @@ class Store:
     async def _connect(self) -> asyncpg.Connection:
         try:
             conn = await asyncpg.connect(
-                # UTC: the digest reads timestamps as the session's time zone writes them
-                # (db/migrations/0006_exactly_once.sql)
                 self._dsn,
                 timeout=self._connect_timeout,
-                server_settings={"timezone": "UTC"},
+                server_settings={"timezone": "UTC", "plan_cache_mode": "force_generic_plan"},
             )
         except Exception as exc:
             if is_retryable(exc) or isinstance(exc, asyncpg.PostgresError):
                 raise StoreUnavailable(f"cannot connect to the database: {exc}") from exc
             raise
         try:
-            for model in EVENT_TYPES.values():
-                await conn.execute(
-                    f"CREATE TEMP TABLE IF NOT EXISTS {_temp_table(model)} "
-                    f"(LIKE {model.table} INCLUDING DEFAULTS, batch_index integer NOT NULL) "
-                    "ON COMMIT DELETE ROWS"
-                )
+            if not self._layouts:
+                await self._read_layouts(conn)
+            elif await conn.fetchval(_BEFORE_0010_SQL):
+                raise asyncpg.UndefinedTableError("event_ids still has its digest column")
         except asyncpg.UndefinedTableError as exc:
             await conn.close()
-            raise SchemaMissing("the event tables do not exist: run `ioc db migrate`") from exc
+            raise SchemaMissing(
+                f"the database is not migrated to this version ({exc}): run `ioc db migrate`"
+            ) from exc
         except BaseException:
             conn.terminate()
             raise
         return conn
+
+    async def _read_layouts(self, conn: asyncpg.Connection) -> None:
+        """The event tables' columns, in their order: the batch statement's row types."""
+        if await conn.fetchval(_BEFORE_0010_SQL):
+            raise asyncpg.UndefinedTableError("event_ids still has its digest column")
+        layouts = []
+        for model in EVENT_TYPES.values():
+            table_columns = tuple(
+                row[0] for row in await conn.fetch(_TABLE_COLUMNS_SQL, model.table)
+            )
+            missing = sorted(set(model.columns()) - set(table_columns))
+            if missing:
+                raise asyncpg.UndefinedTableError(
+                    f"{model.table} has no column {', '.join(missing)}"
+                )
+            layouts.append(_Layout(model, table_columns))
+        self._records = {
+            x.model: (i, x.record_maker()) for i, x in enumerate(layouts)
+        }
+        self._batch_sql = _batch_sql(layouts)
+        self._classify_sql = _classify_sql(layouts)
+        self._layouts = tuple(layouts)
 
     async def close(self) -> None:
         """Close the idle connections (call when no write is running)."""
@@ -399,87 +486,59 @@ class Store:
         self, events: Sequence[Event], dead_letters: Sequence[DeadLetter]
     ) -> WriteResult:
         result = WriteResult()
-        conflicts: list[DeadLetter] = []
-        async with self._connection() as conn, conn.transaction():
-            # Locks are taken in one order by every writer: the ids in event_id order (one
-            # statement), then the tables in a fixed order with their rows in key order (the
-            # inserts ORDER BY the primary key, the state upserts by their key). Two batches
-            # written at once, even holding the same redelivered events, cannot deadlock.
-            if events:
-                by_model: dict[type[Event], list[tuple]] = defaultdict(list)
-                for index, event in enumerate(events):
-                    by_model[type(event)].append((*event.row(), index))
-                models = tuple(model for model in EVENT_TYPES.values() if model in by_model)
-                for model in models:
-                    await conn.copy_records_to_table(
-                        _temp_table(model),
-                        records=by_model[model],
-                        columns=(*model.columns(), "batch_index"),
-                    )
-                others = await self._claim(conn, events, models)
-                for model in models:
-                    staged = len(by_model[model]) - sum(
-                        1 for index in others if type(events[index]) is model
-                    )
-                    stored = await conn.fetchval(self._insert_sql[model], others)
-                    result.stored += stored
-                    # a claimed id whose row is there already (stored twice before 0006)
-                    result.duplicates += staged - stored
-                if others:
-                    conflicts = await self._set_aside(conn, events, models, others, result)
-            letters = [*dead_letters, *conflicts]
-            if letters:
-                await conn.copy_records_to_table(
-                    "dead_letters",
-                    records=[
-                        (
-                            d.received_at,
-                            _clean_text(d.topic),
-                            d.payload,
-                            d.reason.value,
-                            _clean_text(d.detail),
-                        )
-                        for d in letters
-                    ],
-                    columns=DEAD_LETTER_COLUMNS,
-                )
-                result.dead_lettered += len(letters)
-        result.rejected += conflicts
+        async with self._connection() as conn:
+            stored, new = await conn.fetchrow(
+                self._batch_sql, *self._arguments(events, range(len(events)), dead_letters)
+            )
+            result.stored += stored
+            # a claimed id whose row is there already (stored twice before 0006)
+            result.duplicates += len(new) - stored
+            result.dead_lettered += len(dead_letters)
+            if len(new) < len(events):
+                fresh = set(new)
+                others = [i for i in range(len(events)) if i not in fresh]
+                conflicts = await self._set_aside(conn, events, others, result)
+                if conflicts:
+                    await conn.fetchrow(self._batch_sql, *self._arguments([], [], conflicts))
+                    result.dead_lettered += len(conflicts)
+                    result.rejected += conflicts
         return result
 
-    async def _claim(
-        self, conn: asyncpg.Connection, events: Sequence[Event], models: tuple[type[Event], ...]
-    ) -> list[int]:
-        """Claim the staged batch's ids; returns the positions of the events not claimed now
-        (ids claimed before, or seen earlier in the batch)."""
-        sql = self._claim_sql.get(models)
-        if sql is None:
-            sql = self._claim_sql[models] = _claim_sql(models)
-        claimed = {row[0] for row in await conn.fetch(sql)}
-        others: list[int] = []
-        seen: set[object] = set()
-        for index, event in enumerate(events):
-            if event.event_id in seen or event.event_id not in claimed:
-                others.append(index)
-            seen.add(event.event_id)
-        return others
+    def _arguments(
+        self, events: Sequence[Event], positions: Sequence[int], letters: Sequence[DeadLetter]
+    ) -> list[list]:
+        """The batch statement's parameters (``_batch_sql``): each feed's rows and positions,
+        then the dead letters' columns."""
+        arguments: list[list] = [[] for _ in range(2 * len(self._layouts))]
+        records = self._records
+        for event, position in zip(events, positions, strict=True):
+            index, record = records[type(event)]
+            arguments[2 * index].append(record(event.row()))
+            arguments[2 * index + 1].append(position)
+        arguments += [
+            [d.received_at for d in letters],
+            [_clean_text(d.topic) for d in letters],
+            [d.payload for d in letters],
+            [d.reason.value for d in letters],
+            [_clean_text(d.detail) for d in letters],
+        ]
+        return arguments
 
     async def _set_aside(
         self,
         conn: asyncpg.Connection,
         events: Sequence[Event],
-        models: tuple[type[Event], ...],
         positions: list[int],
         result: WriteResult,
     ) -> list[DeadLetter]:
-        """The staged events at ``positions`` (ids claimed already) were not stored: a
-        duplicate is counted, a different event under a claimed id becomes a dead letter."""
-        sql = self._classify_sql.get(models)
-        if sql is None:
-            sql = self._classify_sql[models] = _classify_sql(models)
+        """The events at ``positions`` were not claimed by this batch: a duplicate is counted,
+        a different event under a claimed id becomes a dead letter (returned)."""
+        arguments = self._arguments([events[i] for i in positions], positions, [])
         conflicts = []
         now = self._clock()
-        for index, feed, stored_at, same in await conn.fetch(sql, positions):
+        for index, feed, stored_at, same in await conn.fetch(
+            self._classify_sql, *arguments[: 2 * len(self._layouts)]
+        ):
             if same:
                 result.duplicates += 1
                 continue
