@@ -98,6 +98,12 @@ class Settings(BaseSettings):
     )
     ingest_batch_size: int = Field(default=500, ge=1, le=20_000)
     ingest_flush_ms: int = Field(default=50, ge=1, le=10_000)
+    ingest_linger_ms: int = Field(
+        default=20,
+        ge=0,
+        le=10_000,
+        description="How long a batch that is not full waits for more messages (0: never).",
+    )
     ingest_writers: int = Field(
         default=2,
         ge=1,

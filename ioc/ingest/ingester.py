@@ -62,6 +62,7 @@ class Ingester:
         *,
         batch_size: int = 500,
         flush_interval: float = 0.05,
+        linger: float = 0.0,
         max_payload_bytes: int = 64 * 1024,
         time_limits: TimeLimits = DEFAULT_TIME_LIMITS,
         clock: Callable[[], datetime] = utc_now,
@@ -71,6 +72,7 @@ class Ingester:
         self.store = store
         self.batch_size = batch_size
         self.flush_interval = flush_interval
+        self.linger = linger
         self.max_payload_bytes = max_payload_bytes
         self.time_limits = time_limits
         self.clock = clock
@@ -131,6 +133,8 @@ class Ingester:
                 if writing:
                     await self._fill_while_committing(writing)
                 messages = await self.source.batch(self.batch_size, self.flush_interval)
+                if messages and len(messages) < self.batch_size and self.linger > 0:
+                    messages += await self._linger(len(messages))
                 if not messages:
                     slots.release()
                     self._note_idle()
@@ -161,6 +165,19 @@ class Ingester:
             )
             if done:
                 return
+
+    async def _linger(self, taken: int) -> list[Received]:
+        """A batch that is not full waits up to ``linger`` for more messages, then takes
+        them. At moderate rates a transaction per handful of events costs several times the
+        CPU per event of a full batch (BENCHMARKS.md, the ingester's batches); a few ms more
+        latency buy most of it back. At full speed batches are full and never wait."""
+        deadline = time.monotonic() + self.linger
+        while taken + self.source.queued() < self.batch_size and not self._stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            await asyncio.sleep(min(left, 0.005))
+        return await self.source.batch(self.batch_size - taken, 0)
 
     def _take_turn(self, messages: list[Received]) -> _Turn:
         turn = _Turn(messages)

@@ -43,6 +43,7 @@ def build_ingester(settings: Settings, *, client_id: str | None = None) -> Inges
         Store(settings.dsn(), connections=settings.ingest_writers),
         batch_size=settings.ingest_batch_size,
         flush_interval=settings.ingest_flush_ms / 1000,
+        linger=settings.ingest_linger_ms / 1000,
         max_payload_bytes=settings.ingest_max_payload_bytes,
         time_limits=settings.time_limits(),
     )
