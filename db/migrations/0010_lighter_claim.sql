@@ -5,3 +5,11 @@
 -- (event_id, occurred_at). It also never needs computing again when columns are added (as
 -- 0008 had to).
 ALTER TABLE event_ids DROP COLUMN digest;
+
+-- The ingester writes each batch in one statement from arrays and no longer stages batches in
+-- temporary tables: it loses TEMPORARY too, so no application role can create them.
+DO $$
+BEGIN
+    EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM ioc_ingester', current_database());
+END
+$$;
