@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/bench_store_write.py [--events 60000] [--batch 500] [--rounds 3]
         [--backend postgresql|timescaledb] [--statements] [--redeliver FRACTION]
-        [--without-index NAME ...]
+        [--without-index NAME ...] [--explain]
 
 Starts a durable local PostgreSQL in a temporary directory, migrates a fresh database per
 round, and writes the events `ioc bench` publishes (three provinces) in batches over one
@@ -12,8 +12,10 @@ and all its backends) and of this process (the store's side: building rows, asyn
 encoding). With ``--statements`` the server preloads pg_stat_statements and the round's
 statements are listed with their execution time per event: where PostgreSQL's microseconds
 go. ``--redeliver`` writes that fraction of the events a second time (in later batches), as
-a broker's redelivery does. ``--without-index`` drops an index after migrating: what that
-index costs each write (the index audit in BENCHMARKS.md). It runs against any version of
+a broker's redelivery does. ``--explain`` runs one more batch under EXPLAIN ANALYZE (rolled
+back) and prints the time of each part of the batch statement: the claim, each table's
+insert or fold. ``--without-index`` drops an index after migrating: what that index costs
+each write (the index audit in BENCHMARKS.md). It runs against any version of
 ``ioc.ingest.store``.
 """
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import statistics
 import tempfile
@@ -45,6 +48,46 @@ STATEMENTS = """
 """
 
 
+def _plan_parts(node: dict, out: list[tuple[str, float, int]]) -> None:
+    """(what, ms, rows) of each insert (ModifyTable) and each CTE of a JSON plan."""
+    name = node.get("Subplan Name") or ""
+    if node.get("Node Type") == "ModifyTable":
+        out.append((f"{node.get('Operation', '').lower()} {node.get('Relation Name')}",
+                    node.get("Actual Total Time", 0.0), node.get("Actual Rows", 0)))
+    elif name.startswith("CTE "):
+        out.append((name, node.get("Actual Total Time", 0.0), node.get("Actual Rows", 0)))
+    for child in node.get("Plans", []):
+        _plan_parts(child, out)
+
+
+async def explain_batch(dsn: str, store: Store, batch: list) -> None:
+    """One batch under EXPLAIN ANALYZE, rolled back: where the statement's time goes."""
+    conn = await asyncpg.connect(dsn, server_settings={"plan_cache_mode": "force_generic_plan"})
+    try:
+        async with conn.transaction():
+            sql = store._batch_sql  # the store's own statement
+            arguments = store._arguments(batch, range(len(batch)), [])
+            (plan,) = json.loads(
+                await conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", *arguments)
+            )
+            parts: list[tuple[str, float, int]] = []
+            _plan_parts(plan["Plan"], parts)
+            print(f"    EXPLAIN ANALYZE of one batch of {len(batch)}: execution "
+                  f"{plan['Execution Time']:.2f} ms, planning {plan['Planning Time']:.2f} ms")
+            for what, ms, rows in parts:
+                print(f"      {ms * 1000 / len(batch):7.2f} µs/event (inclusive) {rows:6.0f} rows"
+                      f"  {what}")
+            raise _Rollback
+    except _Rollback:
+        pass
+    finally:
+        await conn.close()
+
+
+class _Rollback(Exception):
+    pass
+
+
 async def one_round(
     dsn: str,
     batches: list[list],
@@ -52,6 +95,7 @@ async def one_round(
     statements: bool,
     timescaledb: str,
     without: list[str],
+    explain: list | None = None,
 ) -> tuple[float, float, float, list]:
     await migrate(dsn, timescaledb=timescaledb)
     if without:
@@ -76,6 +120,8 @@ async def one_round(
         own_cpu = time.process_time() - own_before
     finally:
         await store.close()
+    if explain:
+        await explain_batch(dsn, store, explain)
     top: list = []
     if statements:
         conn = await asyncpg.connect(dsn)
@@ -93,6 +139,7 @@ def main() -> None:
     parser.add_argument("--statements", action="store_true")
     parser.add_argument("--redeliver", type=float, default=0.0)
     parser.add_argument("--without-index", action="append", default=[])
+    parser.add_argument("--explain", action="store_true")
     args = parser.parse_args()
     # the events `ioc bench` publishes (the same mix of feeds), decoded
     events = [
@@ -100,6 +147,10 @@ def main() -> None:
         for topic, payload, _ in generate(args.events)
     ]
     stream = list(events)
+    spare = [  # events not written by the rounds, for --explain
+        EVENT_TYPES[parse_feed_topic(topic).feed].model_validate_json(payload)
+        for topic, payload, _ in generate(args.batch, seed=99)
+    ]
     if args.redeliver:
         chooser = random.Random(7)
         again = [e for e in events if chooser.random() < args.redeliver]
@@ -121,7 +172,15 @@ def main() -> None:
             postmaster = server.pid
             assert postmaster is not None
             took, pg_cpu, own_cpu, top = asyncio.run(
-                one_round(dsn, batches, postmaster, args.statements, mode, args.without_index)
+                one_round(
+                    dsn,
+                    batches,
+                    postmaster,
+                    args.statements,
+                    mode,
+                    args.without_index,
+                    spare[: args.batch] if args.explain else None,
+                )
             )
             seconds.append(took)
             n = len(stream)
