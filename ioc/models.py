@@ -446,9 +446,10 @@ class TimeLimits:
 
     def plausible_at(self, received_at: datetime) -> Callable[[Event], bool]:
         """A test equal to ``check(event, received_at) is None``, for many events received
-        at one instant: the bounds are computed once, each event's instants are compared by
-        ``min``/``max`` (``check`` still words the refusal). ``value - received_at > limit``
-        is ``value > received_at + limit`` in UTC arithmetic, exactly (whole microseconds)."""
+        at one instant, at less CPU: the bounds are computed once, and an event whose
+        instants are all more than a millisecond inside them passes on its POSIX timestamps
+        (comparing two datetimes of different offsets costs about 1 µs; a float's error at
+        year 9999 is under 0.1 ms); any other goes to ``check`` itself, exactly."""
 
         def checked(event: Event) -> bool:
             return self.check(event, received_at) is None
@@ -457,22 +458,28 @@ class TimeLimits:
             return checked  # naive: ``check`` says what that does
         try:
             now = received_at.astimezone(UTC)
-            latest, latest_deadline = now + self.max_future, now + self.max_deadline
-        except OverflowError:
+            earliest = self.earliest.timestamp() + _MARGIN
+            latest = (now + self.max_future).timestamp() - _MARGIN
+            latest_deadline = (now + self.max_deadline).timestamp() - _MARGIN
+        except (OverflowError, ValueError):
             return checked
-        earliest = self.earliest
 
         def plausible(event: Event) -> bool:
             instants_of, deadlines_of = _time_getters(type(event))
             fields = event.__dict__
-            instants, deadlines = instants_of(fields), deadlines_of(fields)
-            if instants and (min(instants) < earliest or max(instants) > latest):
-                return False
-            return not deadlines or (
-                min(deadlines) >= earliest and max(deadlines) <= latest_deadline
-            )
+            for value in instants_of(fields):
+                if not earliest < value.timestamp() < latest:
+                    return checked(event)
+            for value in deadlines_of(fields):
+                if not earliest < value.timestamp() < latest_deadline:
+                    return checked(event)
+            return True
 
         return plausible
+
+
+_MARGIN = 0.001
+"""Seconds: how far inside a time limit ``plausible_at`` trusts a float timestamp."""
 
 
 DEFAULT_TIME_LIMITS = TimeLimits()
