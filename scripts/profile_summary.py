@@ -29,7 +29,7 @@ def _validator_call_site() -> re.Pattern[str]:
 STAGES: list[tuple[str, re.Pattern[str]]] = [
     ("start-up and imports", re.compile(r"^_find_and_load ")),
     ("topic parse", re.compile(r"parse_feed_topic ")),
-    ("time limits", re.compile(r"^TimeLimits\.check ")),
+    ("time limits", re.compile(r"^TimeLimits\.(check|plausible_at)")),
     ("pydantic validation", re.compile(r"pydantic/|^_storable |Event\._check_\w+ ")),
     ("pydantic validation", _validator_call_site()),
     ("boundary decode (rest)", re.compile(r"ioc/ingest/boundary\.py")),
