@@ -1,6 +1,7 @@
 """The ingester's decode step, per feed, against an earlier commit's, in one run.
 
     python scripts/bench_decode.py [--baseline b46434c] [--events 50000] [--rounds 5]
+    python scripts/bench_decode.py --alternatives     # TypeAdapter batch validation, timed
 
 What is timed is what ``Ingester.decode_batch`` does with a batch (``--batch`` messages,
 received at one instant) plus ``Event.row()`` of each event, the store's first step: for each
@@ -65,6 +66,64 @@ def _child(messages_file: str, rounds: int, batch: int) -> None:
     print(json.dumps(best))
 
 
+def _alternatives(messages: list[tuple[str, bytes]], rounds: int, batch: int) -> None:
+    """Validation alone, three ways, on this tree (``--alternatives``): per message; one
+    ``TypeAdapter(list[Model])`` call per feed and batch over the joined payloads (unsafe:
+    a payload can end inside another's string or brackets); the same with each payload
+    framed as ``[nonce + i, payload]`` and the nonces checked (safe)."""
+    import collections
+    import secrets
+
+    from pydantic import TypeAdapter
+
+    from ioc.ingest.ingester import tune_gc_for_ingest
+    from ioc.models import EVENT_TYPES
+    from ioc.topics import parse_feed_topic
+
+    tune_gc_for_ingest()
+    items = [(parse_feed_topic(topic).feed, payload) for topic, payload in messages]
+    lists = {feed: TypeAdapter(list[model]) for feed, model in EVENT_TYPES.items()}
+    framed = {feed: TypeAdapter(list[tuple[int, model]]) for feed, model in EVENT_TYPES.items()}
+    kept: list[object] = []
+
+    def per_message(chunk: list) -> list[object]:
+        return [EVENT_TYPES[feed].__pydantic_validator__.validate_json(p) for feed, p in chunk]
+
+    def by_feed(chunk: list) -> dict:
+        groups: dict = collections.defaultdict(list)
+        for feed, payload in chunk:
+            groups[feed].append(payload)
+        return groups
+
+    def joined(chunk: list) -> list[object]:
+        out: list[object] = []
+        for feed, payloads in by_feed(chunk).items():
+            out += lists[feed].validate_json(b"[" + b",".join(payloads) + b"]")
+        return out
+
+    def nonce_framed(chunk: list) -> list[object]:
+        out: list[object] = []
+        for feed, payloads in by_feed(chunk).items():
+            base = secrets.randbits(62)
+            body = b",".join(b"[%d,%s]" % (base + i, p) for i, p in enumerate(payloads))
+            pairs = framed[feed].validate_json(b"[" + body + b"]")
+            if len(pairs) != len(payloads) or any(n != base + i for i, (n, _) in enumerate(pairs)):
+                raise ValueError("misframed")
+            out += [event for _, event in pairs]
+        return out
+
+    print(f"validation alone, batches of {batch}, best of {rounds} rounds (µs/event):")
+    for way in (per_message, joined, nonce_framed):
+        best = float("inf")
+        for _ in range(rounds):
+            started = time.process_time()
+            for index in range(0, len(items), batch):
+                kept.append(way(items[index : index + batch]))
+                del kept[:-2]
+            best = min(best, time.process_time() - started)
+        print(f"  {way.__name__:<13} {best / len(items) * 1e6:>6.2f}")
+
+
 def _run(root: Path, messages_file: Path, rounds: int, batch: int) -> dict[str, float]:
     done = subprocess.run(
         [sys.executable, __file__, "--child", str(messages_file), str(rounds), str(batch)],
@@ -87,9 +146,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="rounds per process (best of)")
     parser.add_argument("--runs", type=int, default=2, help="processes per side, alternating")
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument(
+        "--alternatives",
+        action="store_true",
+        help="time batch validation with TypeAdapter(list[Model]) instead (this tree only)",
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from ioc.tools.bench import generate
+
+    if args.alternatives:
+        messages = [(topic, payload) for topic, payload, _ in generate(args.events)]
+        _alternatives(messages, args.rounds, args.batch)
+        return
 
     with tempfile.TemporaryDirectory(prefix="bench-decode-") as tmp:
         base = Path(tmp) / "baseline"

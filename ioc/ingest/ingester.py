@@ -19,7 +19,7 @@ import contextlib
 import gc
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -270,8 +270,10 @@ class Ingester:
         stats.duplicates += result.duplicates
         stats.dead_lettered += result.dead_lettered
         stats.last_commit_at = time.time()
-        for event in events:
-            stats.by_feed[event.feed.value] = stats.by_feed.get(event.feed.value, 0) + 1
+        by_feed = stats.by_feed
+        for model, count in Counter(map(type, events)).items():  # not ``.value`` per event
+            feed = model.feed.value
+            by_feed[feed] = by_feed.get(feed, 0) + count
         return True
 
     def _set_database_ok(self, ok: bool, detail: str = "") -> None:
