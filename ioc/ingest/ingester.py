@@ -44,12 +44,12 @@ def tune_gc_for_ingest() -> None:
     Each batch allocates thousands of objects that live until its commit (events, their
     dicts, rows), so at the default threshold the collector runs every ~700 allocations and
     walks them, and its full collections walk every module, model schema and connection
-    loaded at start-up: about 5 µs of an event's CPU in ``ioc bench`` (BENCHMARKS.md, issue
-    15). What start-up loaded is moved out of the collector's sight (``gc.freeze``), and the
-    young generation is collected every ``GC_GEN0_THRESHOLD`` allocations. Memory is still
-    freed by reference counting as before; only garbage in reference cycles waits longer.
-    Not for a process that runs other things (the tests): the frozen objects are never
-    collected.
+    loaded at start-up: 5-15 µs of an event's CPU in ``ioc bench`` (BENCHMARKS.md, "The
+    ingester's CPU"). What start-up loaded is moved out of the collector's sight
+    (``gc.freeze``), and the young generation is collected every ``GC_GEN0_THRESHOLD``
+    allocations. Memory is still freed by reference counting as before; only garbage in
+    reference cycles waits longer. Not for a process that runs other things (the tests):
+    the frozen objects are never collected.
     """
     gc.collect()
     gc.freeze()
