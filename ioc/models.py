@@ -11,10 +11,12 @@ number belongs, an unknown key or an unknown enum value is an error that names t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import cache
+from operator import itemgetter
 from typing import Annotated, Any, ClassVar, Literal, get_args
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -45,6 +47,8 @@ def _storable(value: datetime) -> datetime:
     0001-01-01T00:00:00+05:00 is before year 1, and asyncpg writes the first and the last
     representable instants as -infinity and infinity.
     """
+    if 1 < value.year < 9999:
+        return value  # an offset is under 24 h: its UTC instant is within the years 1-9999
     try:
         utc = value.astimezone(UTC)
     except OverflowError:
@@ -184,14 +188,16 @@ class Event(BaseModel):
 
     def row(self) -> tuple[Any, ...]:
         """The values for ``columns()``, as asyncpg expects them (enums as their values)."""
-        columns, enum_positions = _row_layout(type(self))
-        fields = self.__dict__  # pydantic keeps validated field values here
-        values = [fields[name] for name in columns]
+        values_of, enum_positions = _row_getter(type(self))
+        values = values_of(self.__dict__)  # pydantic keeps validated field values here
+        if not enum_positions:
+            return values
+        row = list(values)
         for position in enum_positions:
-            value = values[position]
+            value = row[position]
             if value is not None:
-                values[position] = value.value
-        return tuple(values)
+                row[position] = value._value_  # ``.value``, without the enum property's call
+        return tuple(row)
 
     def to_json(self) -> bytes:
         return self.model_dump_json().encode()
@@ -220,6 +226,37 @@ def _row_layout(model: type[Event]) -> tuple[tuple[str, ...], tuple[int, ...]]:
     fields = model.model_fields
     enums = tuple(i for i, name in enumerate(columns) if is_enum(fields[name].annotation))
     return columns, enums
+
+
+_Getter = Callable[[dict[str, Any]], tuple[Any, ...]]
+"""Some fields' values, in a fixed order, from a model's ``__dict__``."""
+
+
+def _tuple_getter(names: tuple[str, ...]) -> _Getter:
+    """``lambda d: tuple(d[name] for name in names)``, in C (``itemgetter``) when it can."""
+    if len(names) > 1:
+        return itemgetter(*names)
+    if names:
+        (name,) = names
+        return lambda fields: (fields[name],)
+    return lambda fields: ()
+
+
+@cache
+def _row_getter(model: type[Event]) -> tuple[_Getter, tuple[int, ...]]:
+    """``_row_layout`` as a getter of the column values from a model's ``__dict__``."""
+    columns, enums = _row_layout(model)
+    return _tuple_getter(columns), enums
+
+
+@cache
+def _time_getters(model: type[Event]) -> tuple[_Getter, _Getter]:
+    """Getters of a model's instants and of its deadlines from its ``__dict__``."""
+    fields = _time_fields(model)
+    return (
+        _tuple_getter(tuple(name for name, deadline in fields if not deadline)),
+        _tuple_getter(tuple(name for name, deadline in fields if deadline)),
+    )
 
 
 @cache
@@ -406,6 +443,43 @@ class TimeLimits:
                     f"(IOC_INGEST_MAX_FUTURE_HOURS)"
                 )
         return None
+
+    def plausible_at(self, received_at: datetime) -> Callable[[Event], bool]:
+        """A test equal to ``check(event, received_at) is None``, for many events received
+        at one instant, at less CPU: the bounds are computed once, and an event whose
+        instants are all more than a millisecond inside them passes on its POSIX timestamps
+        (comparing two datetimes of different offsets costs about 1 µs; a float's error at
+        year 9999 is under 0.1 ms); any other goes to ``check`` itself, exactly."""
+
+        def checked(event: Event) -> bool:
+            return self.check(event, received_at) is None
+
+        if received_at.utcoffset() is None:
+            return checked  # naive: ``check`` says what that does
+        try:
+            now = received_at.astimezone(UTC)
+            earliest = self.earliest.timestamp() + _MARGIN
+            latest = (now + self.max_future).timestamp() - _MARGIN
+            latest_deadline = (now + self.max_deadline).timestamp() - _MARGIN
+        except (OverflowError, ValueError):
+            return checked
+
+        def plausible(event: Event) -> bool:
+            instants_of, deadlines_of = _time_getters(type(event))
+            fields = event.__dict__
+            for value in instants_of(fields):
+                if not earliest < value.timestamp() < latest:
+                    return checked(event)
+            for value in deadlines_of(fields):
+                if not earliest < value.timestamp() < latest_deadline:
+                    return checked(event)
+            return True
+
+        return plausible
+
+
+_MARGIN = 0.001
+"""Seconds: how far inside a time limit ``plausible_at`` trusts a float timestamp."""
 
 
 DEFAULT_TIME_LIMITS = TimeLimits()

@@ -28,11 +28,14 @@ def ingest(ctx: click.Context, workers: int) -> None:
         from ioc.ingest.workers import run_workers
 
         sys.exit(run_workers(settings, workers))
+    from ioc.ingest.ingester import tune_gc_for_ingest
     from ioc.ingest.service import build_ingester, run_ingester
 
+    ingester = build_ingester(settings)
+    tune_gc_for_ingest()
     stats = asyncio.run(
         run_ingester(
-            build_ingester(settings),
+            ingester,
             metrics_host=settings.ingest_metrics_host,
             metrics_port=settings.ingest_metrics_port,
             rollup_refresh_seconds=settings.ingest_rollup_refresh_seconds,

@@ -8,14 +8,16 @@ which field is wrong and why. Nothing here raises for bad input.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 
 from pydantic import ValidationError
 
 from ioc.models import DEFAULT_TIME_LIMITS, EVENT_TYPES, Event, TimeLimits
-from ioc.topics import TopicError, parse_feed_topic
+from ioc.topics import FeedTopic, TopicError, parse_feed_topic
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,64 @@ def decode(
         return DeadLetter(
             topic, payload, DeadLetterReason.DECODE_FAILED, f"decoding failed: {exc!r}", received_at
         )
+
+
+def decode_all(
+    messages: Iterable[tuple[str, bytes]],
+    *,
+    received_at: datetime,
+    max_payload_bytes: int,
+    limits: TimeLimits = DEFAULT_TIME_LIMITS,
+) -> list[Event | DeadLetter]:
+    """``decode`` of every (topic, payload) received at one instant, in order, for less CPU.
+
+    A message that passes every check cheaply becomes its event here: topics are parsed once
+    per distinct topic, the model's validator is called without ``model_validate_json``'s
+    wrapper, and the time limits' bounds are computed once for the batch. Any other message
+    (refused by any check, or anything unexpected) goes through ``decode`` itself, so every
+    dead letter, its reason and its detail are exactly ``decode``'s; the tests hold the two
+    paths to the same results on the fuzz corpus and the property test's inputs.
+    """
+    plausible = limits.plausible_at(received_at)
+    out: list[Event | DeadLetter] = []
+    for topic, payload in messages:
+        event = None
+        try:
+            if len(payload) <= max_payload_bytes:
+                where = _feed_topic(topic)
+                event = _VALIDATORS[where.feed].validate_json(payload)
+                if not (
+                    event.province == where.province
+                    and event.district == where.district
+                    and plausible(event)
+                ):
+                    event = None
+        except Exception:  # refused or unexpected: ``decode`` says which, and why
+            event = None
+        if event is None:
+            out.append(
+                decode(
+                    topic,
+                    payload,
+                    received_at=received_at,
+                    max_payload_bytes=max_payload_bytes,
+                    limits=limits,
+                )
+            )
+        else:
+            out.append(event)
+    return out
+
+
+_VALIDATORS = {feed: model.__pydantic_validator__ for feed, model in EVENT_TYPES.items()}
+"""What ``model_validate_json`` calls, with its defaults (strict as each model says)."""
+
+
+@lru_cache(maxsize=4096)
+def _feed_topic(topic: str) -> FeedTopic:
+    """``parse_feed_topic``, once per topic (a province's topics repeat; refusals are not
+    kept); bounded, because publishers choose the topics."""
+    return parse_feed_topic(topic)
 
 
 def _decode(
