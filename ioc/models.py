@@ -346,7 +346,7 @@ class PaymentEvent(Event):
     dossier_id: Code | None = None
     refund_of: Code | None = None
     """For a ``refunded`` transaction: the ``transaction_id`` of the payment it refunds."""
-    initiated_at: AwareDatetime | None = None
+    initiated_at: Moment | None = None
     """When the transaction began, if before ``occurred_at`` (a settled pending one)."""
 
     @model_validator(mode="after")

@@ -128,6 +128,15 @@ def test_an_instant_postgresql_cannot_hold_is_a_schema_error_naming_the_field(fi
     assert f"field '{field}'" in item.detail and value in item.detail
 
 
+@pytest.mark.parametrize("value", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+00:00"])
+def test_an_optional_instant_postgresql_cannot_hold_is_a_schema_error_too(value):
+    """initiated_at (optional) was a plain AwareDatetime: the database refused it later."""
+    item = _decode(payment(), initiated_at=value)
+    assert isinstance(item, DeadLetter)
+    assert item.reason is DeadLetterReason.SCHEMA
+    assert "field 'initiated_at'" in item.detail and value in item.detail
+
+
 @pytest.mark.parametrize(
     ("make", "field", "value", "setting"),
     [
