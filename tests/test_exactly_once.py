@@ -17,7 +17,7 @@ import asyncpg
 import pytest
 
 from ioc.ingest.boundary import DeadLetterReason
-from ioc.ingest.store import Store
+from ioc.ingest.store import Store, StoreUnavailable
 from ioc.models import DossierStatus, Event
 from ioc.storage.migrations import MIGRATIONS_DIR
 from tests.conftest import count_rows, wait_until
@@ -196,3 +196,23 @@ async def _count(db: asyncpg.Connection, table: str, expected: int) -> bool:
 
 async def _stats(ingester, duplicates: int) -> bool:
     return ingester.stats.duplicates == duplicates
+
+
+async def test_a_column_added_while_the_store_runs_costs_one_retry(database, db):
+    """A migration adds a column to an event table while the ingester runs: the batch
+    statement's row type is stale. The write says so as StoreUnavailable (the ingester retries
+    the batch), the store reads the tables again, and the retry stores it: no dead letters."""
+    store = Store(database, connections=2)
+    try:
+        await store.write([payment(), dossier()], [])
+        await db.execute("ALTER TABLE payment_events ADD COLUMN note text")
+        event = payment()
+        with pytest.raises(StoreUnavailable, match="tables changed"):
+            await store.write([event], [])
+        result = await store.write([event], [])
+    finally:
+        await store.close()
+    assert (result.stored, result.dead_lettered) == (1, 0)
+    assert await count_rows(db, "payment_events") == 2
+    assert await count_rows(db, "dead_letters") == 0
+

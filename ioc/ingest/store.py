@@ -134,6 +134,9 @@ _TABLE_COLUMNS_SQL = """
     ORDER BY a.attnum
 """
 
+TABLES_CHANGED = (asyncpg.DatatypeMismatchError, asyncpg.UndefinedColumnError)
+"""What the batch statement raises when a table's row type changed since it was built."""
+
 _BEFORE_0010_SQL = """
     SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'event_ids'::regclass
                    AND attname = 'digest' AND NOT attisdropped)
@@ -361,8 +364,6 @@ class Store:
         try:
             if not self._layouts:
                 await self._read_layouts(conn)
-            elif await conn.fetchval(_BEFORE_0010_SQL):
-                raise asyncpg.UndefinedTableError("event_ids still has its digest column")
         except asyncpg.UndefinedTableError as exc:
             await conn.close()
             raise SchemaMissing(
@@ -428,7 +429,19 @@ class Store:
                 raise StoreUnavailable(f"database unavailable: {exc}") from exc
             if isinstance(exc, asyncpg.UndefinedTableError):
                 raise SchemaMissing(f"{exc}: run `ioc db migrate`") from exc
+            if isinstance(exc, TABLES_CHANGED):
+                await self._forget_layouts()
+                raise StoreUnavailable(
+                    f"the event tables changed under the ingester ({exc}); reading them again"
+                ) from exc
             raise
+
+    async def _forget_layouts(self) -> None:
+        """A migration changed an event table while this store ran (a column added): its
+        row type is no longer the one the batch statement and asyncpg's codecs were built
+        for. Build them again from new connections; the batch is retried."""
+        self._layouts = ()
+        await self.close()
 
     async def _isolate(
         self, events: Sequence[Event], dead_letters: Sequence[DeadLetter], exc: BaseException
