@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -112,6 +113,32 @@ async def test_messages_arriving_during_a_commit_wait_for_it_and_go_in_one_batch
     await asyncio.wait_for(task, 20)
 
     assert store.sizes == [1, len(rest)]
+
+
+async def test_a_batch_that_is_not_full_lingers_for_more(
+    broker: LocalMosquitto, database: str, client_id: str, publish
+) -> None:
+    """A trickle of messages (one every 20 ms, nothing committing) goes in one transaction
+    when batches linger; without it, each is taken as it comes (IOC_INGEST_LINGER_MS)."""
+    events = simulated(3)[:30]
+    sizes = {}
+    for linger in (3.0, 0.0):
+        source = FastSource(MqttUrl(broker.url), FEED_FILTER, client_id=f"{client_id}-{linger:g}")
+        store = FirstWriteSlow(database, delay=0.0)
+        ingester = Ingester(source, store, batch_size=500, flush_interval=0.05, linger=linger)
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_ingester(ingester, stop=stop, handle_signals=False))
+        await wait_until(lambda: _true(source.subscribed))  # noqa: B023 - awaited here
+        batch = [e.model_copy(update={"event_id": uuid.uuid4()}) for e in events]
+        for event in batch:
+            await publish(event.topic, event.to_json())
+            await asyncio.sleep(0.02)
+        await wait_until(lambda: _true(ingester.stats.stored == len(batch)))  # noqa: B023
+        stop.set()
+        await asyncio.wait_for(task, 20)
+        sizes[linger] = store.sizes
+    assert sizes[3.0] == [len(events)]
+    assert len(sizes[0.0]) > 5
 
 
 async def test_two_writers_with_the_same_events_and_dossiers_do_not_deadlock(
