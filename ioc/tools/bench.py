@@ -37,6 +37,7 @@ from pathlib import Path
 
 import asyncpg
 import psutil
+from prometheus_client.parser import text_string_to_metric_families
 
 from ioc.models import EVENT_TYPES
 from ioc.settings import Settings
@@ -415,15 +416,11 @@ def _batches(metrics_port: int) -> tuple[int, float, float] | None:
             text = r.read().decode()
     except OSError:
         return None
-    values = {}
-    for line in text.splitlines():
-        name, _, value = line.partition(" ")
-        if name in (
-            "ioc_ingest_batch_size_count",
-            "ioc_ingest_batch_size_sum",
-            "ioc_ingest_commit_seconds_sum",
-        ):
-            values[name] = float(value)
+    values = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
     count = values.get("ioc_ingest_batch_size_count", 0.0)
     if not count:
         return None
